@@ -1,0 +1,110 @@
+package nn
+
+import (
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+
+	"gorgonia.org/tensor"
+)
+
+// Sequential is a model made of layers applied one after another. It is
+// built once for a per-sample input shape, which checks every layer's wiring
+// and initialises every parameter.
+type Sequential struct {
+	// Layers in order of application. Do not change after building.
+	Layers []Layer
+	in     Shape
+	shapes []Shape // shapes[i] is layer i's output shape
+	params []*Param
+}
+
+// NewSequential builds the layers in order for per-sample input shape in,
+// drawing initial weights from rng. It returns an error naming the first
+// layer whose input does not fit, e.g.
+//
+//	nn: layer 4 (Dense): input [64 6 6]: Dense wants a flat input, add Flatten
+func NewSequential(in Shape, rng *rand.Rand, layers ...Layer) (*Sequential, error) {
+	if len(in) == 0 || in.Size() <= 0 {
+		return nil, fmt.Errorf("nn: input shape %v must be non-empty and positive", in)
+	}
+	if rng == nil {
+		return nil, errors.New("nn: NewSequential needs a random source (rand.New(rand.NewPCG(seed, 0)))")
+	}
+	m := &Sequential{Layers: layers, in: append(Shape(nil), in...)}
+	cur := m.in
+	for i, l := range layers {
+		out, err := l.Build(cur, rng)
+		if err != nil {
+			return nil, fmt.Errorf("nn: layer %d (%s): input %v: %w", i, l.Spec().Kind, cur, err)
+		}
+		if len(out) == 0 || out.Size() <= 0 {
+			return nil, fmt.Errorf("nn: layer %d (%s): input %v gives empty output %v", i, l.Spec().Kind, cur, out)
+		}
+		m.shapes = append(m.shapes, out)
+		m.params = append(m.params, l.Params()...)
+		cur = out
+	}
+	return m, nil
+}
+
+// InputShape returns the per-sample input shape the model was built for.
+func (m *Sequential) InputShape() Shape { return m.in }
+
+// OutputShape returns the per-sample output shape.
+func (m *Sequential) OutputShape() Shape {
+	if len(m.shapes) == 0 {
+		return m.in
+	}
+	return m.shapes[len(m.shapes)-1]
+}
+
+// Params returns every trainable parameter, in layer order.
+func (m *Sequential) Params() []*Param { return m.params }
+
+// State returns the non-trainable state of every [Stateful] layer, in layer
+// order.
+func (m *Sequential) State() []*Param {
+	var s []*Param
+	for _, l := range m.Layers {
+		if st, ok := l.(Stateful); ok {
+			s = append(s, st.State()...)
+		}
+	}
+	return s
+}
+
+// ZeroGrad clears every parameter's gradient.
+func (m *Sequential) ZeroGrad() { ZeroGrads(m.params) }
+
+// Forward runs x of shape [N, in...] through every layer and returns the
+// output, owned by the last layer.
+func (m *Sequential) Forward(x *tensor.Dense, train bool) *tensor.Dense {
+	for _, l := range m.Layers {
+		x = l.Forward(x, train)
+	}
+	return x
+}
+
+// Backward carries dy = dLoss/dOutput back through every layer in reverse
+// order, accumulating parameter gradients, and returns dLoss/dInput.
+func (m *Sequential) Backward(dy *tensor.Dense) *tensor.Dense {
+	for i := len(m.Layers) - 1; i >= 0; i-- {
+		dy = m.Layers[i].Backward(dy)
+	}
+	return dy
+}
+
+// Summary returns a table of the layers with their output shapes and
+// parameter counts.
+func (m *Sequential) Summary() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%-3s %-40s %-16s %s\n", "#", "layer", "output", "params")
+	fmt.Fprintf(&b, "%-3s %-40s %-16s %s\n", "", "input", m.in, "")
+	for i, l := range m.Layers {
+		fmt.Fprintf(&b, "%-3d %-40s %-16s %d\n", i, l.Spec(), m.shapes[i], NumParams(l.Params()))
+	}
+	fmt.Fprintf(&b, "total parameters: %d\n", NumParams(m.params))
+	return b.String()
+}
