@@ -126,7 +126,7 @@ func CheckInput(layer string, x *tensor.Dense, want Shape) int {
 // shape of the layer's last output.
 func CheckGrad(layer string, dy, y *tensor.Dense) {
 	if y == nil {
-		panic(fmt.Sprintf("%s: Backward called before a training Forward", layer))
+		panic(fmt.Sprintf("%s: Backward called before Forward", layer))
 	}
 	if !slices.Equal(dy.Shape(), y.Shape()) {
 		panic(fmt.Sprintf("%s: output gradient of shape %v, want %v", layer, []int(dy.Shape()), []int(y.Shape())))
