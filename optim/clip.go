@@ -1,0 +1,113 @@
+package optim
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/descent-ml/descent/nn"
+)
+
+// Gradient clipping runs between the backward pass and the optimizer step:
+//
+//	model.Backward(dLoss)
+//	if _, err := optim.ClipNorm(params, 1); err != nil { … }
+//	opt.Step()
+//
+// Parameters without a gradient (non-trainable state) are skipped. Neither
+// function allocates.
+
+// ClipValue clamps every gradient element to [−v, v] in place (±Inf becomes
+// ±v). If any gradient element is NaN it returns an error naming the first
+// such parameter and index and leaves every gradient untouched, so that a NaN
+// is never spread silently. It also returns an error if v is negative or NaN.
+func ClipValue(params []*nn.Param, v float64) error {
+	if !(v >= 0) {
+		return fmt.Errorf("optim: ClipValue: clip value %g must be ≥ 0", v)
+	}
+	for i, p := range params {
+		if p.Grad == nil {
+			continue
+		}
+		for j, g := range p.Grad.Float32s() {
+			if g != g {
+				return fmt.Errorf("optim: ClipValue: parameter %d (%s): gradient is NaN at index %d", i, p, j)
+			}
+		}
+	}
+	hi := float32(v)
+	if math.IsInf(v, 1) {
+		return nil // nothing to clamp
+	}
+	for _, p := range params {
+		if p.Grad == nil {
+			continue
+		}
+		g := p.Grad.Float32s()
+		for j, x := range g {
+			g[j] = min(max(x, -hi), hi)
+		}
+	}
+	return nil
+}
+
+// ClipNorm rescales the gradients so that their global L2 norm, taken over
+// all parameters as one vector, is at most maxNorm, as PyTorch's
+// torch.nn.utils.clip_grad_norm_ does:
+//
+//	‖g‖ = √(Σ_params Σ_i g_i²)            (in float64)
+//	if ‖g‖ > maxNorm:  g ← g · maxNorm / (‖g‖ + 1e-6)
+//
+// It returns ‖g‖ before clipping. Each gradient keeps its direction; a zero
+// gradient stays zero. If ‖g‖ is not finite it returns an error naming the
+// first parameter holding a NaN or ±Inf, and leaves the gradients untouched.
+// A negative or NaN maxNorm is an error too; +Inf never clips.
+func ClipNorm(params []*nn.Param, maxNorm float64) (norm float64, err error) {
+	if !(maxNorm >= 0) {
+		return 0, fmt.Errorf("optim: ClipNorm: max norm %g must be ≥ 0", maxNorm)
+	}
+	norm = GradNorm(params)
+	if math.IsNaN(norm) || math.IsInf(norm, 0) {
+		for i, p := range params {
+			if p.Grad == nil {
+				continue
+			}
+			for j, g := range p.Grad.Float32s() {
+				if x := float64(g); math.IsNaN(x) || math.IsInf(x, 0) {
+					return norm, fmt.Errorf("optim: ClipNorm: parameter %d (%s): gradient is %g at index %d", i, p, g, j)
+				}
+			}
+		}
+		return norm, fmt.Errorf("optim: ClipNorm: gradient norm is %g", norm) // unreachable for float32 data
+	}
+	if norm <= maxNorm {
+		return norm, nil
+	}
+	scale := float32(maxNorm / (norm + 1e-6))
+	for _, p := range params {
+		if p.Grad == nil {
+			continue
+		}
+		g := p.Grad.Float32s()
+		for j := range g {
+			g[j] *= scale
+		}
+	}
+	return norm, nil
+}
+
+// GradNorm returns the global L2 norm √(Σ g²) of all gradients taken as one
+// vector, accumulated in float64 (squares of float32 values cannot overflow
+// there). A NaN or ±Inf gradient element makes it NaN or +Inf. Parameters
+// without a gradient are skipped.
+func GradNorm(params []*nn.Param) float64 {
+	var s float64
+	for _, p := range params {
+		if p.Grad == nil {
+			continue
+		}
+		for _, g := range p.Grad.Float32s() {
+			s += float64(g) * float64(g)
+		}
+	}
+	return math.Sqrt(s)
+}
