@@ -1,0 +1,48 @@
+// Package backprop trains models: it holds the losses, the training step
+// and loop, and the finite-difference gradient checker that keeps every
+// backward pass honest.
+//
+// # One training step
+//
+// A mini-batch travels through [Trainer.Step] in one direction and its
+// gradient comes back the other way:
+//
+//  1. Forward. The model maps the batch x, of shape [N, in...], to a
+//     prediction ŷ = Model.Forward(x, true), layer by layer. Each layer keeps
+//     what its backward pass will need (its input, or its output).
+//  2. Loss. [Loss].Forward(ŷ, y) reduces prediction and target to one number,
+//     the mean over the batch, and computes dLoss/dŷ on the way.
+//  3. Seed gradient. [Loss].Backward returns dLoss/dŷ, the gradient that
+//     starts backpropagation: for softmax cross-entropy it is
+//     (softmax(ŷ) − onehot(y)) / N, for the mean squared error 2(ŷ − y)/count.
+//     The 1/N of the mean is in the seed, so no layer divides by the batch.
+//  4. Backward. Model.Backward(seed) runs the layers in reverse order. The
+//     chain rule is applied one layer at a time: each receives dLoss/dOutput,
+//     adds dLoss/dθ into its parameters' gradients (accumulating, +=) and
+//     returns dLoss/dInput for the layer before it.
+//  5. Regularise and clip. L1/L2 add their gradients to the weights'; then
+//     every gradient element is clamped (ClipValue) and the global norm is
+//     capped (ClipNorm). A NaN or infinite loss or gradient stops here with
+//     an error naming the step and the parameter, and no update is made.
+//  6. Step. The optimizer updates every parameter from its gradient. The
+//     gradients are cleared at the start of the next step.
+//
+// [Fit] repeats this over the batches of a [datasets.Dataset] for a number
+// of epochs, evaluates a validation set in inference mode, drives a
+// learning-rate schedule, calls [Callback]s ([EarlyStopping], [ProgressBar],
+// [Log]) and records a [History]. A warmed-up Step allocates nothing.
+//
+// # Losses
+//
+// [SoftmaxCrossEntropy] (fused with the softmax, on logits, with class-index
+// or distribution targets), [BCEWithLogits] (fused with the sigmoid), [MSE]
+// and [Huber] implement [Loss]. Each file-level comment derives its gradient.
+// Losses compute in float64 internally and are stable for extreme logits.
+//
+// # Gradient checking
+//
+// [CheckLayer], [CheckLoss] and [CheckModel] compare analytic gradients with
+// central finite differences and report the worst relative error and where
+// it occurred; see [CheckLayer] for the error measure and the tolerances that
+// float32 arithmetic allows.
+package backprop
