@@ -1,0 +1,116 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// mnistDir is the shared copy of MNIST beside the repository: the four
+// original IDX files, as on every developer machine and in CI.
+const mnistDir = "../../../shared/data/mnist"
+
+func runMNIST(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code = run(args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+// lastJSON decodes the final JSON line of the output.
+func lastJSON(t *testing.T, stdout string) map[string]any {
+	t.Helper()
+	lines := strings.Split(strings.TrimSpace(stdout), "\n")
+	var res map[string]any
+	require.NoError(t, json.Unmarshal([]byte(lines[len(lines)-1]), &res), "last line: %s", lines[len(lines)-1])
+	return res
+}
+
+func TestInvalidFlagsExitTwoWithUsage(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-batch", "0"}, "-batch 0 must be positive"},
+		{[]string{"-lr", "-0.1"}, "-lr -0.1 must be a positive number"},
+		{[]string{"-optimizer", "adamax"}, `unknown optimizer "adamax"`},
+		{[]string{"-model", "resnet"}, `unknown model "resnet"`},
+		{[]string{"-schedule", "sometimes"}, `unknown schedule "sometimes"`},
+		{[]string{"-dataset", "cifar"}, `unknown dataset "cifar"`},
+		{[]string{"-hidden", "128,x"}, `hidden size "x"`},
+		{[]string{"-dropout", "1"}, "-dropout 1 must be below 1"},
+		{[]string{"-epochs", "-3"}, "-epochs -3 must be positive"},
+		{[]string{"-eval"}, "-eval needs -load"},
+		{[]string{"-no-such-flag"}, "flag provided but not defined"},
+		{[]string{"stray"}, `unexpected argument "stray"`},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			code, stdout, stderr := runMNIST(t, tc.args...)
+			require.Equal(t, 2, code)
+			require.Empty(t, stdout)
+			require.Contains(t, stderr, tc.want)
+			require.Contains(t, stderr, "Usage: mnist")
+		})
+	}
+}
+
+func TestMissingDataIsAClearError(t *testing.T) {
+	dir := t.TempDir()
+	code, _, stderr := runMNIST(t, "-data", dir, "-download=false", "-quiet")
+	require.Equal(t, 1, code)
+	require.Contains(t, stderr, "train-images-idx3-ubyte.gz")
+	require.Contains(t, stderr, dir)
+	require.Contains(t, stderr, "-data DIR")
+}
+
+// TestMLPOneEpochRealData trains the default MLP for one epoch on the real
+// MNIST and requires at least 95% test accuracy from the -json line, then
+// checks that the saved model evaluates to the same accuracy and that a
+// second run with the same seed gives the same accuracy to the last digit.
+func TestMLPOneEpochRealData(t *testing.T) {
+	dir := t.TempDir()
+	model := filepath.Join(dir, "mlp.bin")
+	plot := filepath.Join(dir, "curves.png")
+	csv := filepath.Join(dir, "curves.csv")
+	code, stdout, stderr := runMNIST(t, "-data", mnistDir, "-epochs", "1", "-quiet", "-json",
+		"-save", model, "-plot", plot, "-csv", csv)
+	require.Equal(t, 0, code, stderr)
+	res := lastJSON(t, stdout)
+	acc := res["test_accuracy"].(float64)
+	t.Logf("one epoch: test accuracy %.4f, %.0f samples/s", acc, res["train_samples_per_sec"])
+	require.GreaterOrEqual(t, acc, 0.95)
+	for _, key := range []string{"model", "dataset", "epochs", "batch", "optimizer", "lr", "seed",
+		"train_samples_per_sec", "epoch_seconds", "test_accuracy", "test_loss", "peak_rss_mib"} {
+		require.Contains(t, res, key)
+	}
+	require.Len(t, res["epoch_seconds"], 1)
+	require.Contains(t, stdout, "confusion matrix")
+	png, err := os.ReadFile(plot)
+	require.NoError(t, err)
+	require.True(t, bytes.HasPrefix(png, []byte("\x89PNG")), "plot is not a PNG")
+	rows, err := os.ReadFile(csv)
+	require.NoError(t, err)
+	require.Equal(t, 2, strings.Count(string(rows), "\n"), "header and one epoch")
+
+	code, stdout, stderr = runMNIST(t, "-data", mnistDir, "-load", model, "-eval", "-json")
+	require.Equal(t, 0, code, stderr)
+	require.Equal(t, acc, lastJSON(t, stdout)["test_accuracy"], "evaluating the saved model")
+}
+
+func TestSameSeedSameAccuracy(t *testing.T) {
+	args := []string{"-data", mnistDir, "-model", "lenet", "-epochs", "1", "-train-limit", "1000", "-val", "500",
+		"-quiet", "-json", "-save", "-", "-seed", "7"}
+	code, out1, stderr := runMNIST(t, args...)
+	require.Equal(t, 0, code, stderr)
+	code, out2, stderr := runMNIST(t, args...)
+	require.Equal(t, 0, code, stderr)
+	r1, r2 := lastJSON(t, out1), lastJSON(t, out2)
+	require.Equal(t, r1["test_accuracy"], r2["test_accuracy"])
+	require.Equal(t, r1["test_loss"], r2["test_loss"])
+	require.Greater(t, r1["test_accuracy"].(float64), 0.5, "a thousand images already teach LeNet something")
+}
