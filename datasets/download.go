@@ -1,0 +1,272 @@
+package datasets
+
+import (
+	"bufio"
+	"compress/gzip"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"hash"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+)
+
+// MaxDownloadBytes bounds the size of one downloaded file (256 MiB); a
+// mirror that sends more is treated as failing.
+const MaxDownloadBytes = 256 << 20
+
+// Downloader fetches the files of an [IDXSet] from its mirrors. The zero
+// value downloads from the set's own mirrors with a default client and no
+// progress bar; [IDXSet.Ensure] with a nil *Downloader never touches the
+// network.
+//
+// Every file is streamed to a temporary name in the destination folder
+// (.NAME.gz.*.part), hashed on the way, and renamed to its final name only
+// after its checksum matched (see [IDXFile]). A failed or interrupted
+// download, or a wrong checksum, removes the temporary file, so the final
+// name only ever holds a verified file and a retry starts clean.
+type Downloader struct {
+	// Client makes the requests. Nil means a client that gives up on a
+	// mirror that does not answer within 30 seconds (connection and response
+	// headers) but lets a slow transfer run to the end.
+	Client *http.Client
+	// Mirrors, when not nil, replaces the set's own mirror list (base URLs
+	// tried in turn; a file's URL is mirror + name + ".gz").
+	Mirrors []string
+	// Progress receives a progress bar per file; nil means silent.
+	Progress io.Writer
+	// Stall is how long a transfer may go without receiving a byte before
+	// the mirror is abandoned; 0 means 30 seconds.
+	Stall time.Duration
+}
+
+var defaultClient = &http.Client{Transport: &http.Transport{
+	Proxy:                 http.ProxyFromEnvironment,
+	DialContext:           (&net.Dialer{Timeout: 30 * time.Second}).DialContext,
+	TLSHandshakeTimeout:   30 * time.Second,
+	ResponseHeaderTimeout: 30 * time.Second,
+}}
+
+// Ensure makes sure dir holds the set's four files. Files already present,
+// gzipped or raw, are left alone (they are checked when loaded). Missing
+// ones are downloaded with d into dir, which is created if needed. With a
+// nil d nothing is downloaded and missing files are an error.
+//
+// When files are still missing the error wraps [ErrMissing] and says which
+// files, in which folder, which mirrors were tried and what each answered,
+// and how to supply the files by hand.
+func (s *IDXSet) Ensure(dir string, d *Downloader) error {
+	missing := s.Missing(dir)
+	if len(missing) == 0 {
+		return nil
+	}
+	if d == nil {
+		return s.missingError(dir, missing, "Downloading is off.\n")
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return s.missingError(dir, missing, fmt.Sprintf("Cannot create the folder: %v\n", err))
+	}
+	mirrors := d.Mirrors
+	if mirrors == nil {
+		mirrors = s.Mirrors
+	}
+	var report strings.Builder
+	for _, f := range s.Files {
+		if _, ok := s.Path(dir, f); ok {
+			continue
+		}
+		if err := d.Fetch(dir, f, mirrors); err != nil {
+			fmt.Fprintf(&report, "%v\n", err)
+		}
+	}
+	if missing := s.Missing(dir); len(missing) > 0 {
+		return s.missingError(dir, missing, report.String())
+	}
+	return nil
+}
+
+// EnsureMNIST makes sure dir holds MNIST's four files, downloading the
+// missing ones with d (nil: no download), as [IDXSet.Ensure] does.
+func EnsureMNIST(dir string, d *Downloader) error { return MNIST.Ensure(dir, d) }
+
+// Fetch downloads file f into dir, trying each mirror in turn until one
+// delivers a file that matches f's checksums. The verified file is saved as
+// dir/NAME.gz (or dir/NAME if the mirror served it uncompressed). The error
+// lists every mirror tried and what went wrong there.
+func (d *Downloader) Fetch(dir string, f IDXFile, mirrors []string) error {
+	if len(mirrors) == 0 {
+		return fmt.Errorf("datasets: %s.gz: no mirror to download from", f.Name)
+	}
+	var errs []string
+	for _, m := range mirrors {
+		url := strings.TrimSuffix(m, "/") + "/" + f.Name + ".gz"
+		err := d.fetchOne(dir, f, url)
+		if err == nil {
+			return nil
+		}
+		errs = append(errs, fmt.Sprintf("  %s: %v", url, err))
+	}
+	return fmt.Errorf("datasets: %s.gz: every mirror failed:\n%s", f.Name, strings.Join(errs, "\n"))
+}
+
+// fetchOne downloads one URL into a temporary file in dir, verifies it and
+// renames it into place.
+func (d *Downloader) fetchOne(dir string, f IDXFile, url string) (err error) {
+	client := defaultClient
+	if d.Client != nil {
+		client = d.Client
+	}
+	stall := d.Stall
+	if stall <= 0 {
+		stall = 30 * time.Second
+	}
+	// The watchdog cancels the request when no byte arrives for stall.
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	watchdog := time.AfterFunc(stall, cancel)
+	defer watchdog.Stop()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		if ctx.Err() != nil {
+			return fmt.Errorf("no answer for %v", stall)
+		}
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("HTTP %s", resp.Status)
+	}
+	if resp.ContentLength > MaxDownloadBytes {
+		return fmt.Errorf("%d bytes announced, more than the %d accepted", resp.ContentLength, MaxDownloadBytes)
+	}
+
+	tmp, err := os.CreateTemp(dir, "."+f.Name+".gz.*.part")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+
+	h := sha256.New()
+	var dst io.Writer = io.MultiWriter(tmp, h)
+	var bar *progressbar.ProgressBar
+	if d.Progress != nil {
+		bar = newBar(d.Progress, f.Name+".gz", resp.ContentLength)
+		dst = io.MultiWriter(dst, bar)
+	}
+	body := &watchedReader{r: resp.Body, watchdog: watchdog, stall: stall}
+	n, err := io.Copy(dst, io.LimitReader(body, MaxDownloadBytes+1))
+	if err != nil && ctx.Err() != nil {
+		err = fmt.Errorf("nothing received for %v", stall)
+	}
+	if bar != nil {
+		if err == nil && resp.ContentLength >= 0 {
+			bar.Finish()
+		} else {
+			bar.Exit()
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("transfer cut after %d bytes: %w", n, err)
+	}
+	if n > MaxDownloadBytes {
+		return fmt.Errorf("more than %d bytes sent", MaxDownloadBytes)
+	}
+
+	// Accept the published .gz, or any file whose content is the published
+	// content (a re-compressed or uncompressed copy).
+	gz := true
+	if got := hex.EncodeToString(h.Sum(nil)); got != f.SHA256 {
+		raw, isGz, err := contentSHA256(tmp)
+		if err != nil {
+			return fmt.Errorf("SHA-256 %s does not match %s, and the content cannot be read: %w", got, f.SHA256, err)
+		}
+		if f.RawSHA256 == "" || raw != f.RawSHA256 {
+			return fmt.Errorf("checksum mismatch: SHA-256 %s, want %s (or content SHA-256 %s, want %q)", got, f.SHA256, raw, f.RawSHA256)
+		}
+		gz = isGz
+	}
+	if err := tmp.Sync(); err != nil {
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	final := filepath.Join(dir, f.Name)
+	if gz {
+		final += ".gz"
+	}
+	return os.Rename(tmp.Name(), final)
+}
+
+// watchedReader restarts its watchdog timer whenever bytes arrive.
+type watchedReader struct {
+	r        io.Reader
+	watchdog *time.Timer
+	stall    time.Duration
+}
+
+func (w *watchedReader) Read(p []byte) (int, error) {
+	n, err := w.r.Read(p)
+	if n > 0 {
+		w.watchdog.Reset(w.stall)
+	}
+	return n, err
+}
+
+// contentSHA256 returns the hex SHA-256 of the decompressed content of f
+// (of f itself if it is not gzip-compressed), reading it from the start,
+// and whether it was compressed.
+func contentSHA256(f *os.File) (sum string, gz bool, err error) {
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return "", false, err
+	}
+	br := bufio.NewReader(f)
+	var r io.Reader = br
+	if sig, err := br.Peek(2); err == nil && sig[0] == 0x1f && sig[1] == 0x8b {
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			return "", true, err
+		}
+		defer zr.Close()
+		r, gz = zr, true
+	}
+	// Content longer than any IDX file this package reads cannot match; the
+	// limit bounds the work a hostile gzip stream can cause.
+	var h hash.Hash = sha256.New()
+	if _, err := io.Copy(h, io.LimitReader(r, MaxIDXBytes+64)); err != nil {
+		return "", gz, err
+	}
+	return hex.EncodeToString(h.Sum(nil)), gz, nil
+}
+
+// newBar returns a byte-counting progress bar on w (a spinner when the size
+// is unknown). It starts no goroutine.
+func newBar(w io.Writer, name string, size int64) *progressbar.ProgressBar {
+	return progressbar.NewOptions64(size,
+		progressbar.OptionSetWriter(w),
+		progressbar.OptionSetDescription(name),
+		progressbar.OptionShowBytes(true),
+		progressbar.OptionShowCount(),
+		progressbar.OptionSetWidth(30),
+		progressbar.OptionThrottle(100*time.Millisecond),
+		progressbar.OptionSetSpinnerChangeInterval(0),
+		progressbar.OptionOnCompletion(func() { fmt.Fprintln(w) }),
+	)
+}
