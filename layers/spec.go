@@ -6,6 +6,10 @@ import (
 	"github.com/descent-ml/descent/nn"
 )
 
+// maxSpecSize bounds every size a spec may ask for, so that a corrupt or
+// hostile model file cannot make FromSpec's layer allocate without bound.
+const maxSpecSize = 1 << 24
+
 // FromSpec returns a new, unbuilt layer of the kind and configuration that
 // spec describes. It is the build function [nn.Load] needs to rebuild a saved
 // model: nn.LoadFile(path, layers.FromSpec).
@@ -16,6 +20,9 @@ func FromSpec(spec nn.Spec) (nn.Layer, error) {
 			n, ok := spec.Int(k)
 			if !ok || n < 0 {
 				return nil, fmt.Errorf("layers: %s: attribute %q missing or not a non-negative integer", spec, k)
+			}
+			if n > maxSpecSize {
+				return nil, fmt.Errorf("layers: %s: attribute %q = %d exceeds %d", spec, k, n, maxSpecSize)
 			}
 			v[i] = n
 		}
@@ -34,11 +41,17 @@ func FromSpec(spec nn.Spec) (nn.Layer, error) {
 		if err != nil {
 			return nil, err
 		}
+		if v[0]*v[1] > maxSpecSize*4 {
+			return nil, fmt.Errorf("layers: %s: %d×%d weights exceed %d", spec, v[0], v[1], maxSpecSize*4)
+		}
 		return NewDense(v[0], v[1]), nil
 	case "Conv2D":
 		v, err := ints("in", "out", "kernel", "stride", "pad")
 		if err != nil {
 			return nil, err
+		}
+		if v[0]*v[1]*v[2]*v[2] > maxSpecSize*4 {
+			return nil, fmt.Errorf("layers: %s: kernel weights exceed %d", spec, maxSpecSize*4)
 		}
 		return NewConv2D(v[0], v[1], v[2], Stride(v[3]), Padding(v[4])), nil
 	case "MaxPool2D", "AvgPool2D":

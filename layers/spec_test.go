@@ -42,6 +42,8 @@ func TestFromSpecErrors(t *testing.T) {
 		{nn.Spec{Kind: "Dense", Attrs: map[string]float64{"in": 3}}, `"out" missing`},
 		{nn.Spec{Kind: "Dense", Attrs: map[string]float64{"in": 3, "out": 2.5}}, `"out" missing or not a non-negative integer`},
 		{nn.Spec{Kind: "Dropout"}, `"rate" missing`},
+		{nn.Spec{Kind: "Dense", Attrs: map[string]float64{"in": 1 << 31, "out": 2}}, `exceeds`},
+		{nn.Spec{Kind: "Dense", Attrs: map[string]float64{"in": 1 << 20, "out": 1 << 20}}, `weights exceed`},
 	} {
 		_, err := layers.FromSpec(tc.spec)
 		require.ErrorContains(t, err, tc.want)

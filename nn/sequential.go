@@ -100,10 +100,10 @@ func (m *Sequential) Backward(dy *tensor.Dense) *tensor.Dense {
 // parameter counts.
 func (m *Sequential) Summary() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%-3s %-40s %-16s %s\n", "#", "layer", "output", "params")
-	fmt.Fprintf(&b, "%-3s %-40s %-16s %s\n", "", "input", m.in, "")
+	fmt.Fprintf(&b, "%-3s %-56s %-16s %s\n", "#", "layer", "output", "params")
+	fmt.Fprintf(&b, "%-3s %-56s %s\n", "", "input", m.in)
 	for i, l := range m.Layers {
-		fmt.Fprintf(&b, "%-3d %-40s %-16s %d\n", i, l.Spec(), m.shapes[i], NumParams(l.Params()))
+		fmt.Fprintf(&b, "%-3d %-56s %-16s %d\n", i, l.Spec(), m.shapes[i], NumParams(l.Params()))
 	}
 	fmt.Fprintf(&b, "total parameters: %d\n", NumParams(m.params))
 	return b.String()
