@@ -27,6 +27,21 @@ type Dataset interface {
 	Batch(x, y *tensor.Dense, idx []int)
 }
 
+// SparseDataset is a collection of samples whose inputs are sparse rows,
+// such as bag-of-words documents: a batch is an [nn.Sparse] in CSR form
+// over Cols columns, never a dense [N, Cols] tensor.
+type SparseDataset interface {
+	// Len returns the number of samples.
+	Len() int
+	// Cols returns the number of columns of every row (the vocabulary size).
+	Cols() int
+	// TargetShape returns the shape of one target; empty for a class index.
+	TargetShape() nn.Shape
+	// SparseBatch resets x and appends the rows with the given indices, and
+	// writes their targets into y, of shape [len(idx), TargetShape...].
+	SparseBatch(x *nn.Sparse, y *tensor.Dense, idx []int)
+}
+
 // TensorDataset is a [Dataset] over samples held in two float32 tensors: X
 // of shape [N, input...] and Y of shape [N, target...] (or [N] for class
 // indices).

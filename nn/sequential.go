@@ -87,13 +87,35 @@ func (m *Sequential) Forward(x *tensor.Dense, train bool) *tensor.Dense {
 	return x
 }
 
+// ForwardSparse runs a sparse batch through the model: the first layer,
+// which must be a [SparseLayer] built for input [x.Cols], reads x directly;
+// the rest run as in Forward. It panics if the first layer cannot read
+// sparse input or x has the wrong number of columns.
+func (m *Sequential) ForwardSparse(x *Sparse, train bool) *tensor.Dense {
+	if len(m.Layers) == 0 {
+		panic("nn: ForwardSparse on a model without layers")
+	}
+	first, ok := m.Layers[0].(SparseLayer)
+	if !ok {
+		panic(fmt.Sprintf("nn: ForwardSparse: first layer %s does not read sparse input", m.Layers[0].Spec().Kind))
+	}
+	if len(m.in) != 1 || x.Cols != m.in[0] {
+		panic(fmt.Sprintf("nn: ForwardSparse: batch has %d columns, model input is %v", x.Cols, m.in))
+	}
+	y := first.ForwardSparse(x, train)
+	for _, l := range m.Layers[1:] {
+		y = l.Forward(y, train)
+	}
+	return y
+}
+
 // Backward carries dy = dLoss/dOutput back through every layer in reverse
 // order, accumulating parameter gradients, and returns dLoss/dInput.
 func (m *Sequential) Backward(dy *tensor.Dense) *tensor.Dense {
 	for i := len(m.Layers) - 1; i >= 0; i-- {
 		dy = m.Layers[i].Backward(dy)
 	}
-	return dy
+	return dy // nil after ForwardSparse
 }
 
 // Summary returns a table of the layers with their output shapes and
