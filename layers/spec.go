@@ -75,6 +75,25 @@ func FromSpec(spec nn.Spec) (nn.Layer, error) {
 		bn := NewBatchNorm()
 		bn.Momentum, bn.Eps = m, eps
 		return bn, nil
+	case "EmbeddingBag", "Embedding":
+		keys := []string{"vocab", "dim"}
+		if spec.Kind == "EmbeddingBag" {
+			keys = append(keys, "mode")
+		}
+		v, err := ints(keys...)
+		if err != nil {
+			return nil, err
+		}
+		if v[0]*v[1] > maxSpecSize*4 {
+			return nil, fmt.Errorf("layers: %s: %d×%d weights exceed %d", spec, v[0], v[1], maxSpecSize*4)
+		}
+		if spec.Kind == "Embedding" {
+			return NewEmbedding(v[0], v[1]), nil
+		}
+		if m := BagMode(v[2]); m != BagSum && m != BagMean {
+			return nil, fmt.Errorf("layers: %s: mode %d, want 0 (sum) or 1 (mean)", spec, v[2])
+		}
+		return NewEmbeddingBag(v[0], v[1], BagMode(v[2])), nil
 	case "Flatten":
 		return NewFlatten(), nil
 	case "ReLU":

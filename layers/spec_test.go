@@ -25,6 +25,9 @@ func TestFromSpecRoundTrip(t *testing.T) {
 		layers.NewTanh(),
 		layers.NewSoftmax(),
 		layers.NewDropout(0.3),
+		layers.NewEmbeddingBag(100, 8, layers.BagSum),
+		layers.NewEmbeddingBag(7, 2, layers.BagMean),
+		layers.NewEmbedding(50, 4),
 	} {
 		spec := l.Spec()
 		got, err := layers.FromSpec(spec)
@@ -44,6 +47,9 @@ func TestFromSpecErrors(t *testing.T) {
 		{nn.Spec{Kind: "Dropout"}, `"rate" missing`},
 		{nn.Spec{Kind: "Dense", Attrs: map[string]float64{"in": 1 << 31, "out": 2}}, `exceeds`},
 		{nn.Spec{Kind: "Dense", Attrs: map[string]float64{"in": 1 << 20, "out": 1 << 20}}, `weights exceed`},
+		{nn.Spec{Kind: "EmbeddingBag", Attrs: map[string]float64{"vocab": 10, "dim": 2, "mode": 2}}, `mode 2, want 0 (sum) or 1 (mean)`},
+		{nn.Spec{Kind: "EmbeddingBag", Attrs: map[string]float64{"vocab": 10, "dim": 2}}, `"mode" missing`},
+		{nn.Spec{Kind: "Embedding", Attrs: map[string]float64{"vocab": 1 << 24, "dim": 1 << 10}}, `weights exceed`},
 	} {
 		_, err := layers.FromSpec(tc.spec)
 		require.ErrorContains(t, err, tc.want)
