@@ -58,7 +58,8 @@ type Trainer struct {
 //  2. ŷ = Model.Forward(x, train);
 //  3. loss = Loss.Forward(ŷ, y);
 //  4. seed = Loss.Backward() = dLoss/dŷ;
-//  5. Model.Backward(seed) accumulates dLoss/dθ into every parameter;
+//  5. Model.BackwardParams(seed) accumulates dLoss/dθ into every parameter
+//     (skipping the input gradient nobody reads);
 //  6. L1/L2 add their gradients on [optim.Weights] and their penalty to loss;
 //  7. ClipValue, then ClipNorm;
 //  8. Optimizer.Step().
@@ -110,7 +111,7 @@ func (t *Trainer) finish(y *tensor.Dense) (loss float64, err error) {
 	if math.IsNaN(loss) || math.IsInf(loss, 0) {
 		return loss, fmt.Errorf("backprop: step %d: loss is %g; parameters not updated", t.steps, loss)
 	}
-	t.Model.Backward(t.Loss.Backward())
+	t.Model.BackwardParams(t.Loss.Backward())
 	if t.L1 > 0 {
 		loss += optim.L1(t.weights, t.L1)
 	}

@@ -10,7 +10,10 @@ import (
 	"github.com/descent-ml/descent/nn"
 )
 
-var _ nn.Layer = (*Conv2D)(nil)
+var (
+	_ nn.Layer           = (*Conv2D)(nil)
+	_ nn.ParamBackwarder = (*Conv2D)(nil)
+)
 
 // Conv2D is a 2-D convolution (strictly, a cross-correlation, as in every
 // deep-learning library) over images in NCHW layout. For one sample X of
@@ -192,17 +195,27 @@ func (c *Conv2D) Forward(x *tensor.Dense, train bool) *tensor.Dense {
 //	dX_n    = col2im(dcols_n)       (each entry of dcols_n added back to the
 //	                                 input pixel im2col copied it from; padding
 //	                                 positions are dropped)
-func (c *Conv2D) Backward(dy *tensor.Dense) *tensor.Dense {
+func (c *Conv2D) Backward(dy *tensor.Dense) *tensor.Dense { return c.backward(dy, true) }
+
+// BackwardParams accumulates dW and db as Backward does, without computing
+// dX (see [nn.ParamBackwarder]).
+func (c *Conv2D) BackwardParams(dy *tensor.Dense) { c.backward(dy, false) }
+
+func (c *Conv2D) backward(dy *tensor.Dense, wantDX bool) *tensor.Dense {
 	nn.CheckGrad(c.name, dy, c.yt)
 	n := dy.Shape()[0]
 	g := dy.Float32s()
 	wd, dw, db := c.wp.Data(), c.wp.GradData(), c.bp.GradData()
 	chw, ckk, ohw := c.in*c.h*c.w, c.in*c.k*c.k, c.oh*c.ow
-	c.shape = nn.BatchShape(c.shape, n, c.inShape)
-	dx := c.dx.Get(c.shape...)
-	dxd := dx.Float32s()
-	clear(dxd)
-	c.dcols = convGrow(c.dcols, ckk*ohw)
+	var dx *tensor.Dense
+	var dxd []float32
+	if wantDX {
+		c.shape = nn.BatchShape(c.shape, n, c.inShape)
+		dx = c.dx.Get(c.shape...)
+		dxd = dx.Float32s()
+		clear(dxd)
+		c.dcols = convGrow(c.dcols, ckk*ohw)
+	}
 	for i := 0; i < n; i++ {
 		var cols []float32
 		if c.trained {
@@ -225,9 +238,11 @@ func (c *Conv2D) Backward(dy *tensor.Dense) *tensor.Dense {
 			db[f] += s
 		}
 
-		// dcols_n = Wᵀ · dY_n, then dX_n = col2im(dcols_n).
-		gemm.Sgemm(true, false, ckk, ohw, c.out, 1, wd, ckk, gn, ohw, 0, c.dcols, ohw)
-		c.col2im(dxd[i*chw:(i+1)*chw], c.dcols)
+		if wantDX {
+			// dcols_n = Wᵀ · dY_n, then dX_n = col2im(dcols_n).
+			gemm.Sgemm(true, false, ckk, ohw, c.out, 1, wd, ckk, gn, ohw, 0, c.dcols, ohw)
+			c.col2im(dxd[i*chw:(i+1)*chw], c.dcols)
+		}
 	}
 	return dx
 }

@@ -10,7 +10,10 @@ import (
 	"github.com/descent-ml/descent/nn"
 )
 
-var _ nn.Layer = (*Dense)(nil)
+var (
+	_ nn.Layer           = (*Dense)(nil)
+	_ nn.ParamBackwarder = (*Dense)(nil)
+)
 
 // Dense is a fully connected layer. For a batch X of shape [N, in] it computes
 //
@@ -120,6 +123,19 @@ func (d *Dense) Forward(x *tensor.Dense, train bool) *tensor.Dense {
 //	db += Σ_rows dY  (sum over the batch)
 //	dX  = dY · Wᵀ    ([N, out] · [out, in])
 func (d *Dense) Backward(dy *tensor.Dense) *tensor.Dense {
+	d.BackwardParams(dy)
+	n := dy.Shape()[0]
+
+	// dX = dY · Wᵀ
+	d.shape = nn.BatchShape(d.shape, n, d.inS)
+	dx := d.dx.Get(d.shape...)
+	gemm.Sgemm(false, true, n, d.in, d.out, 1, dy.Float32s(), d.out, d.w.Data(), d.out, 0, dx.Float32s(), d.in)
+	return dx
+}
+
+// BackwardParams accumulates dW and db as Backward does, without computing
+// dX (see [nn.ParamBackwarder]).
+func (d *Dense) BackwardParams(dy *tensor.Dense) {
 	nn.CheckGrad(d.name, dy, d.yt)
 	n := dy.Shape()[0]
 	g := dy.Float32s()
@@ -135,12 +151,6 @@ func (d *Dense) Backward(dy *tensor.Dense) *tensor.Dense {
 			db[j] += v
 		}
 	}
-
-	// dX = dY · Wᵀ
-	d.shape = nn.BatchShape(d.shape, n, d.inS)
-	dx := d.dx.Get(d.shape...)
-	gemm.Sgemm(false, true, n, d.in, d.out, 1, g, d.out, d.w.Data(), d.out, 0, dx.Float32s(), d.in)
-	return dx
 }
 
 // Params returns W and b (nil before Build).

@@ -52,6 +52,16 @@ type Layer interface {
 	Spec() Spec
 }
 
+// ParamBackwarder is implemented by layers that can accumulate their
+// parameter gradients without computing the gradient with respect to their
+// input. In training, [Sequential.BackwardParams] calls it on the first layer
+// that has parameters: nobody reads that layer's input gradient, and for the
+// first Dense or Conv2D of a network computing it would cost as much as the
+// forward pass.
+type ParamBackwarder interface {
+	BackwardParams(dy *tensor.Dense)
+}
+
 // Stateful is implemented by layers that carry non-trainable state that is
 // saved with the model, such as BatchNorm's running mean and variance.
 type Stateful interface {

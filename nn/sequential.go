@@ -18,6 +18,7 @@ type Sequential struct {
 	in     Shape
 	shapes []Shape // shapes[i] is layer i's output shape
 	params []*Param
+	first  int // index of the first layer with parameters, or len(Layers)
 }
 
 // NewSequential builds the layers in order for per-sample input shape in,
@@ -34,6 +35,7 @@ func NewSequential(in Shape, rng *rand.Rand, layers ...Layer) (*Sequential, erro
 	}
 	m := &Sequential{Layers: layers, in: append(Shape(nil), in...)}
 	cur := m.in
+	m.first = len(layers)
 	for i, l := range layers {
 		out, err := l.Build(cur, rng)
 		if err != nil {
@@ -43,6 +45,9 @@ func NewSequential(in Shape, rng *rand.Rand, layers ...Layer) (*Sequential, erro
 			return nil, fmt.Errorf("nn: layer %d (%s): input %v gives empty output %v", i, l.Spec().Kind, cur, out)
 		}
 		m.shapes = append(m.shapes, out)
+		if len(l.Params()) > 0 && m.first == len(layers) {
+			m.first = i
+		}
 		m.params = append(m.params, l.Params()...)
 		cur = out
 	}
@@ -116,6 +121,25 @@ func (m *Sequential) Backward(dy *tensor.Dense) *tensor.Dense {
 		dy = m.Layers[i].Backward(dy)
 	}
 	return dy // nil after ForwardSparse
+}
+
+// BackwardParams is Backward for training: it accumulates every parameter
+// gradient but does not compute the gradient with respect to the model's
+// input. It stops at the first layer that has parameters, calling its
+// BackwardParams when it is a [ParamBackwarder], so neither that layer's
+// input gradient nor anything before it is computed.
+func (m *Sequential) BackwardParams(dy *tensor.Dense) {
+	for i := len(m.Layers) - 1; i > m.first; i-- {
+		dy = m.Layers[i].Backward(dy)
+	}
+	if m.first == len(m.Layers) {
+		return
+	}
+	if pb, ok := m.Layers[m.first].(ParamBackwarder); ok {
+		pb.BackwardParams(dy)
+	} else {
+		m.Layers[m.first].Backward(dy)
+	}
 }
 
 // Summary returns a table of the layers with their output shapes and

@@ -2,7 +2,6 @@ package optim
 
 import (
 	"errors"
-	"math"
 
 	"github.com/descent-ml/descent/nn"
 )
@@ -38,8 +37,7 @@ func DefaultAdaDelta() AdaDeltaConfig { return AdaDeltaConfig{LR: 1, Rho: 0.9, E
 //	θ ← θ − γΔ
 //
 // with learning rate γ (LR), decay ρ (Rho), ε (Eps) and weight decay λ; v
-// and u start at zero. Element arithmetic is in float64; v and u are stored
-// in float32.
+// and u start at zero. Arithmetic is in float32, as in PyTorch.
 //
 // State (see [Stateful]): per parameter "<param>.square_avg" (v), then
 // "<param>.acc_delta" (u).
@@ -75,20 +73,11 @@ func NewAdaDelta(params []*nn.Param, cfg AdaDeltaConfig) (*AdaDelta, error) {
 
 // Step applies one AdaDelta update to every parameter.
 func (o *AdaDelta) Step() {
-	lr, rho, eps, wd := o.lr, o.cfg.Rho, o.cfg.Eps, o.cfg.WeightDecay
+	rho := o.cfg.Rho
+	lr, r, c := float32(o.lr), float32(rho), float32(1-rho)
+	eps, wd := float32(o.cfg.Eps), float32(o.cfg.WeightDecay)
 	for i, p := range o.params {
-		w := p.Value.Float32s()
-		g := p.Grad.Float32s()[:len(w)]
-		v := o.slot(i, 0)[:len(w)]
-		u := o.slot(i, 1)[:len(w)]
-		for j := range w {
-			th := float64(w[j])
-			gj := float64(g[j]) + wd*th                                 // g + λθ
-			vj := rho*float64(v[j]) + (1-rho)*gj*gj                     // ρv + (1 − ρ)g²
-			dj := gj * math.Sqrt(float64(u[j])+eps) / math.Sqrt(vj+eps) // g·√(u+ε)/√(v+ε)
-			uj := rho*float64(u[j]) + (1-rho)*dj*dj                     // ρu + (1 − ρ)Δ²
-			v[j], u[j], w[j] = float32(vj), float32(uj), float32(th-lr*dj)
-		}
+		adadelta(p.Value.Float32s(), p.Grad.Float32s(), o.slot(i, 0), o.slot(i, 1), lr, r, c, eps, wd)
 	}
 	o.steps++
 }

@@ -2,7 +2,6 @@ package optim
 
 import (
 	"errors"
-	"math"
 
 	"github.com/descent-ml/descent/nn"
 )
@@ -39,8 +38,8 @@ func DefaultAdaGrad() AdaGradConfig { return AdaGradConfig{LR: 1e-2, Eps: 1e-10}
 //	θ  ← θ − γₜ g / (√s + ε)
 //
 // with learning rate γ (LR), learning-rate decay η (LRDecay), weight decay λ,
-// initial accumulator s₀ (InitialAccumulator) and ε (Eps). Element arithmetic
-// is in float64; s is stored in float32.
+// initial accumulator s₀ (InitialAccumulator) and ε (Eps). Arithmetic is in
+// float32, as in PyTorch; γₜ is computed in float64 and then rounded.
 //
 // State (see [Stateful]): one tensor per parameter, "<param>.sum" (s).
 type AdaGrad struct {
@@ -80,19 +79,10 @@ func NewAdaGrad(params []*nn.Param, cfg AdaGradConfig) (*AdaGrad, error) {
 // Step applies one AdaGrad update to every parameter.
 func (o *AdaGrad) Step() {
 	t := float64(o.steps + 1)
-	clr := o.lr / (1 + (t-1)*o.cfg.LRDecay) // γₜ
-	wd, eps := o.cfg.WeightDecay, o.cfg.Eps
+	clr := float32(o.lr / (1 + (t-1)*o.cfg.LRDecay)) // γₜ
+	wd, eps := float32(o.cfg.WeightDecay), float32(o.cfg.Eps)
 	for i, p := range o.params {
-		w := p.Value.Float32s()
-		g := p.Grad.Float32s()[:len(w)]
-		s := o.slot(i, 0)[:len(w)]
-		for j := range w {
-			th := float64(w[j])
-			gj := float64(g[j]) + wd*th            // g + λθ
-			sj := float64(s[j]) + gj*gj            // s + g²
-			th -= clr * gj / (math.Sqrt(sj) + eps) // θ − γₜ g / (√s + ε)
-			s[j], w[j] = float32(sj), float32(th)
-		}
+		adagrad(p.Value.Float32s(), p.Grad.Float32s(), o.slot(i, 0), clr, eps, wd)
 	}
 	o.steps++
 }

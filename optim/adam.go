@@ -55,8 +55,9 @@ func DefaultAdamW() AdamConfig {
 //
 // with learning rate γ (LR), β₁ (Beta1), β₂ (Beta2), ε (Eps) and weight
 // decay λ; m, v and the AMSGrad maximum start at zero. Exactly one of the
-// two weight-decay lines applies. Element arithmetic is in float64; the
-// moments are stored in float32.
+// two weight-decay lines applies. Arithmetic is in float32, as in PyTorch;
+// the per-step constants γ/(1 − β₁ᵗ) and 1/√(1 − β₂ᵗ) are computed in
+// float64 and then rounded.
 //
 // State (see [Stateful]): per parameter "<param>.exp_avg" (m),
 // "<param>.exp_avg_sq" (v), then "<param>.max_exp_avg_sq" (max v) with
@@ -107,35 +108,29 @@ func newAdam(name string, params []*nn.Param, cfg AdamConfig, decoupled bool) (*
 // Step applies one Adam (or AdamW) update to every parameter.
 func (o *Adam) Step() {
 	t := float64(o.steps + 1)
-	b1, b2, eps, lr := o.cfg.Beta1, o.cfg.Beta2, o.cfg.Eps, o.lr
-	stepSize := lr / (1 - math.Pow(b1, t))     // γ / (1 − β₁ᵗ)
-	invBC2 := 1 / math.Sqrt(1-math.Pow(b2, t)) // 1 / √(1 − β₂ᵗ)
-	decay, l2 := 1.0, o.cfg.WeightDecay        // θ ← decay·θ; g ← g + l2·θ
-	if o.decoupled {
-		decay, l2 = 1-lr*o.cfg.WeightDecay, 0
+	b1, b2, lr, wd := o.cfg.Beta1, o.cfg.Beta2, o.lr, o.cfg.WeightDecay
+	k := adamScalars{
+		b1: float32(b1), c1: float32(1 - b1),
+		b2: float32(b2), c2: float32(1 - b2),
+		step:   float32(lr / (1 - math.Pow(b1, t))),       // γ / (1 − β₁ᵗ)
+		invBC2: float32(1 / math.Sqrt(1-math.Pow(b2, t))), // 1 / √(1 − β₂ᵗ)
+		eps:    float32(o.cfg.Eps),
+		decay:  1,           // θ ← decay·θ (AdamW)
+		l2:     float32(wd), // g ← g + l2·θ (Adam)
 	}
-	ams := o.cfg.AMSGrad
+	if o.decoupled {
+		k.decay, k.l2 = float32(1-lr*wd), 0
+	}
 	for i, p := range o.params {
-		w := p.Value.Float32s()
-		g := p.Grad.Float32s()[:len(w)]
-		m := o.slot(i, 0)[:len(w)]
-		v := o.slot(i, 1)[:len(w)]
-		var vmax []float32
-		if ams {
-			vmax = o.slot(i, 2)[:len(w)]
-		}
-		for j := range w {
-			th := decay * float64(w[j])           // θ − γλθ (AdamW)
-			gj := float64(g[j]) + l2*th           // g + λθ (Adam)
-			mj := b1*float64(m[j]) + (1-b1)*gj    // β₁m + (1 − β₁)g
-			vj := b2*float64(v[j]) + (1-b2)*gj*gj // β₂v + (1 − β₂)g²
-			m[j], v[j] = float32(mj), float32(vj)
-			if ams {
-				vj = max(float64(vmax[j]), vj) // max(v̂, v)
-				vmax[j] = float32(vj)
-			}
-			th -= stepSize * mj / (math.Sqrt(vj)*invBC2 + eps) // γ/(1 − β₁ᵗ) · m / (√v̂/√(1 − β₂ᵗ) + ε)
-			w[j] = float32(th)
+		w, g := p.Value.Float32s(), p.Grad.Float32s()
+		m, v := o.slot(i, 0), o.slot(i, 1)
+		switch {
+		case o.cfg.AMSGrad:
+			adamAMSGrad(w, g, m, v, o.slot(i, 2), &k)
+		case wd == 0:
+			adamPlain(w, g, m, v, &k)
+		default:
+			adam(w, g, m, v, &k)
 		}
 	}
 	o.steps++

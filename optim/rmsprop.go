@@ -2,7 +2,6 @@ package optim
 
 import (
 	"errors"
-	"math"
 
 	"github.com/descent-ml/descent/nn"
 )
@@ -51,8 +50,8 @@ func DefaultRMSprop() RMSpropConfig { return RMSpropConfig{LR: 1e-2, Alpha: 0.99
 // with learning rate γ (LR), smoothing constant α (Alpha), ε (Eps), weight
 // decay λ, momentum μ and Centered; v, ḡ and b start at zero. The max with 0
 // only guards against rounding (v ≥ ḡ² holds exactly); PyTorch has no such
-// guard and would produce NaN there. Element arithmetic is in float64; the
-// state is stored in float32.
+// guard and would produce NaN there. Arithmetic is in float32, as in
+// PyTorch.
 //
 // State (see [Stateful]): per parameter "<param>.square_avg" (v), then
 // "<param>.grad_avg" (ḡ) if centred, then "<param>.momentum_buffer" (b) if
@@ -93,44 +92,24 @@ func NewRMSprop(params []*nn.Param, cfg RMSpropConfig) (*RMSprop, error) {
 
 // Step applies one RMSprop update to every parameter.
 func (o *RMSprop) Step() {
-	lr, a, eps := o.lr, o.cfg.Alpha, o.cfg.Eps
-	wd, mu := o.cfg.WeightDecay, o.cfg.Momentum
-	centered, momentum := o.cfg.Centered, mu > 0
+	a := o.cfg.Alpha
+	k := rmsScalars{
+		lr: float32(o.lr), a: float32(a), c: float32(1 - a),
+		eps: float32(o.cfg.Eps), wd: float32(o.cfg.WeightDecay), mu: float32(o.cfg.Momentum),
+	}
+	centered, momentum := o.cfg.Centered, o.cfg.Momentum > 0
 	for i, p := range o.params {
-		w := p.Value.Float32s()
-		g := p.Grad.Float32s()[:len(w)]
-		s := 0
-		v := o.slot(i, s)[:len(w)]
-		var ga, b []float32
-		if centered {
-			s++
-			ga = o.slot(i, s)[:len(w)]
-		}
-		if momentum {
-			s++
-			b = o.slot(i, s)[:len(w)]
-		}
-		for j := range w {
-			th := float64(w[j])
-			gj := float64(g[j]) + wd*th         // g + λθ
-			vj := a*float64(v[j]) + (1-a)*gj*gj // αv + (1 − α)g²
-			v[j] = float32(vj)
-			var d float64
-			if centered {
-				gm := a*float64(ga[j]) + (1-a)*gj // αḡ + (1 − α)g
-				ga[j] = float32(gm)
-				d = math.Sqrt(max(vj-gm*gm, 0)) + eps
-			} else {
-				d = math.Sqrt(vj) + eps
-			}
-			if momentum {
-				bj := mu*float64(b[j]) + gj/d // μb + g/d
-				b[j] = float32(bj)
-				th -= lr * bj
-			} else {
-				th -= lr * gj / d
-			}
-			w[j] = float32(th)
+		w, g := p.Value.Float32s(), p.Grad.Float32s()
+		v := o.slot(i, 0)
+		switch {
+		case centered && momentum:
+			rmspropCenteredMomentum(w, g, v, o.slot(i, 1), o.slot(i, 2), &k)
+		case centered:
+			rmspropCentered(w, g, v, o.slot(i, 1), &k)
+		case momentum:
+			rmspropMomentum(w, g, v, o.slot(i, 1), &k)
+		default:
+			rmsprop(w, g, v, &k)
 		}
 	}
 	o.steps++

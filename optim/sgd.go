@@ -92,30 +92,22 @@ func (o *SGD) Step() {
 	wd := float32(o.cfg.WeightDecay)
 	mu := float32(o.cfg.Momentum)
 	keep := float32(1 - o.cfg.Dampening) // 1 − τ
-	first := o.steps == 0
+	first, nesterov := o.steps == 0, o.cfg.Nesterov
 	for i, p := range o.params {
-		w := p.Value.Float32s()
-		g := p.Grad.Float32s()[:len(w)]
-		if mu == 0 {
-			for j, gj := range g {
-				w[j] -= lr * (gj + wd*w[j]) // θ ← θ − γ(g + λθ)
-			}
-			continue
-		}
-		b := o.slot(i, 0)[:len(w)]
-		for j, gj := range g {
-			d := gj + wd*w[j] // g + λθ
-			if first {
-				b[j] = d
-			} else {
-				b[j] = mu*b[j] + keep*d
-			}
-			if o.cfg.Nesterov {
-				d += mu * b[j]
-			} else {
-				d = b[j]
-			}
-			w[j] -= lr * d
+		w, g := p.Value.Float32s(), p.Grad.Float32s()
+		switch {
+		case mu == 0 && wd == 0:
+			sgdPlain(w, g, lr)
+		case mu == 0:
+			sgdDecay(w, g, lr, wd)
+		case first:
+			sgdFirst(w, g, o.slot(i, 0), lr, wd, mu, nesterov)
+		case nesterov:
+			sgdNesterov(w, g, o.slot(i, 0), lr, wd, mu)
+		case wd == 0 && keep == 1:
+			sgdMomentum(w, g, o.slot(i, 0), lr, mu)
+		default:
+			sgdHeavy(w, g, o.slot(i, 0), lr, wd, mu, keep)
 		}
 	}
 	o.steps++
