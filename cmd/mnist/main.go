@@ -311,7 +311,7 @@ func train(o *options, stdout, stderr io.Writer) error {
 	}
 	tr := &backprop.Trainer{Model: model, Loss: loss, Optimizer: opt, ClipNorm: o.clipNorm, ClipValue: o.clipValue, L1: o.l1}
 	cfg := backprop.Config{Epochs: o.epochs, BatchSize: o.batch, Shuffle: true, Seed: o.seed,
-		Validation: valData, ValBatchSize: 1000, Schedule: sched}
+		Validation: valData, ValBatchSize: 250, Schedule: sched}
 	if !o.quiet {
 		cfg.Callbacks = append(cfg.Callbacks, backprop.NewProgressBar(stderr))
 	}
@@ -369,7 +369,7 @@ func report(o *options, model *nn.Sequential, loss *backprop.SoftmaxCrossEntropy
 	for i := range conf {
 		conf[i] = make([]int, classes)
 	}
-	const bs = 1000
+	const bs = 250
 	var lossSum float64
 	correct := 0
 	x := nn.NewTensor(append([]int{bs}, test.InputShape()...)...)
