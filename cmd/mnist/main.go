@@ -480,7 +480,10 @@ func printConfusion(w io.Writer, conf [][]int, classes []string) {
 		for _, n := range row {
 			fmt.Fprintf(w, "%6d", n)
 		}
-		fmt.Fprintf(w, "   %s\n", classes[i])
+		if classes[i] != strconv.Itoa(i) {
+			fmt.Fprintf(w, "   %s", classes[i])
+		}
+		fmt.Fprintln(w)
 	}
 }
 

@@ -125,7 +125,7 @@ func curves(title, ylabel string, h backprop.History, get func(backprop.EpochSta
 		p.Add(l, pts)
 		p.Legend.Add(s.name, l, pts)
 	}
-	p.Legend.Top = ylabel == "accuracy"
+	p.Legend.Top = ylabel == "loss" // the empty corner: losses fall, accuracies rise
 	p.Legend.Left = false
 	return p, nil
 }
