@@ -56,7 +56,12 @@ type options struct {
 	hiddenSizes         []int
 }
 
-// defaults per model: what reaches the accuracy targets in the README.
+// modelDefaults are each model's settings, chosen on the 5,000-image
+// validation split (seed 1), never on the test set:
+//
+//	mlp    momentum 0.9, lr 0.05, cosine, 10 epochs: validation 98.20%
+//	lenet  adam lr 0.002, cosine, 10 epochs: validation 99.30% (lr 0.001: 99.04%)
+//	cnn    adam lr 0.001, cosine, 12 epochs: validation 99.32%
 var modelDefaults = map[string]struct {
 	epochs    int
 	optimizer string
@@ -64,7 +69,7 @@ var modelDefaults = map[string]struct {
 	schedule  string
 }{
 	"mlp":   {10, "momentum", 0.05, "cosine"},
-	"lenet": {10, "adam", 0.001, "cosine"},
+	"lenet": {10, "adam", 0.002, "cosine"},
 	"cnn":   {12, "adam", 0.001, "cosine"},
 }
 
