@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/schollz/progressbar/v3"
+
+	"github.com/descent-ml/descent/nn"
 )
 
 // Callback observes a [Fit] as it goes, and may stop it.
@@ -58,8 +60,9 @@ var (
 // the accuracies). After Patience epochs in a row without improvement,
 // Fit stops. A NaN metric never improves.
 //
-// With RestoreBest, the parameter values of the best epoch are copied back
-// into the model when it stops (not when Fit ends because the epochs ran
+// With RestoreBest, the parameter values and the layers' state (BatchNorm's
+// running statistics) of the best epoch are copied back into the model when
+// it stops (not when Fit ends because the epochs ran
 // out). An EarlyStopping starts afresh when it sees epoch 0, so one value
 // can serve several Fit calls.
 type EarlyStopping struct {
@@ -70,13 +73,14 @@ type EarlyStopping struct {
 	Patience int
 	// MinDelta is the smallest change that counts as an improvement.
 	MinDelta float64
-	// RestoreBest copies the best epoch's parameters back when stopping.
+	// RestoreBest copies the best epoch's parameters and state back when
+	// stopping.
 	RestoreBest bool
 
 	best      float64
 	bestEpoch int
 	wait      int
-	stopped   int
+	stopped   int // epoch it stopped after, plus one; 0 while it has not
 	snapshot  [][]float32
 }
 
@@ -104,8 +108,11 @@ func (e *EarlyStopping) OnEpochEnd(info EpochInfo) (bool, error) {
 			return false, fmt.Errorf("backprop: EarlyStopping monitors %s but the loss does not score predictions", name)
 		}
 	}
+	if e.Patience < 0 || !(e.MinDelta >= 0) {
+		return false, fmt.Errorf("backprop: EarlyStopping: Patience %d and MinDelta %g must be ≥ 0", e.Patience, e.MinDelta)
+	}
 	if info.Epoch == 0 {
-		e.best, e.bestEpoch, e.wait, e.stopped = math.NaN(), -1, 0, -1
+		e.best, e.bestEpoch, e.wait, e.stopped = math.NaN(), -1, 0, 0
 	}
 	higher := name == "accuracy" || name == "val_accuracy"
 	improved := !math.IsNaN(v) && (math.IsNaN(e.best) ||
@@ -121,7 +128,7 @@ func (e *EarlyStopping) OnEpochEnd(info EpochInfo) (bool, error) {
 	if e.wait < e.Patience {
 		return false, nil
 	}
-	e.stopped = info.Epoch
+	e.stopped = info.Epoch + 1
 	if e.RestoreBest && e.bestEpoch >= 0 {
 		e.restore(info.Trainer)
 	}
@@ -133,10 +140,16 @@ func (e *EarlyStopping) OnEpochEnd(info EpochInfo) (bool, error) {
 func (e *EarlyStopping) Best() (value float64, epoch int) { return e.best, e.bestEpoch }
 
 // StoppedEpoch returns the epoch after which it stopped Fit, or −1.
-func (e *EarlyStopping) StoppedEpoch() int { return e.stopped }
+func (e *EarlyStopping) StoppedEpoch() int { return e.stopped - 1 }
+
+// tensors returns what RestoreBest keeps: every parameter, then every state
+// tensor of the model.
+func (e *EarlyStopping) tensors(t *Trainer) []*nn.Param {
+	return append(append([]*nn.Param(nil), t.Model.Params()...), t.Model.State()...)
+}
 
 func (e *EarlyStopping) save(t *Trainer) {
-	ps := t.Model.Params()
+	ps := e.tensors(t)
 	if len(e.snapshot) != len(ps) {
 		e.snapshot = make([][]float32, len(ps))
 	}
@@ -146,7 +159,7 @@ func (e *EarlyStopping) save(t *Trainer) {
 }
 
 func (e *EarlyStopping) restore(t *Trainer) {
-	for i, p := range t.Model.Params() {
+	for i, p := range e.tensors(t) {
 		copy(p.Data(), e.snapshot[i])
 	}
 }

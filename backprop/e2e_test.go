@@ -230,6 +230,50 @@ func TestEarlyStopping(t *testing.T) {
 		require.Greater(t, h.Epochs[2].ValLoss, h.Epochs[0].ValLoss)
 		requireSameBits(t, after[0], m.Params(), "restored to epoch 0")
 	})
+	t.Run("improvements below MinDelta do not count", func(t *testing.T) {
+		for _, tc := range []struct {
+			losses []float64
+			stop   int // epoch it stops after, or -1
+		}{
+			{[]float64{1, 0.995, 0.98, 0.975, 0.974}, 4}, // 0.98 improves by 0.02; then two epochs below 0.01
+			{[]float64{1, 0.995, 0.991, 0.5}, 2},         // neither 0.995 nor 0.991 beats 1 − 0.01
+			{[]float64{1, 0.98, 0.96, 0.94}, -1},
+		} {
+			es := &EarlyStopping{Monitor: "loss", Patience: 2, MinDelta: 0.01}
+			stopped := -1
+			for i, l := range tc.losses {
+				stop, err := es.OnEpochEnd(EpochInfo{EpochStats: EpochStats{Epoch: i, Loss: l}})
+				require.NoError(t, err)
+				if stop {
+					stopped = i
+					break
+				}
+			}
+			require.Equal(t, tc.stop, stopped, "losses %v", tc.losses)
+			require.Equal(t, tc.stop, es.StoppedEpoch())
+		}
+		require.Equal(t, -1, (&EarlyStopping{}).StoppedEpoch(), "before any epoch")
+		_, err := (&EarlyStopping{Monitor: "loss", MinDelta: -1}).OnEpochEnd(EpochInfo{})
+		require.ErrorContains(t, err, "MinDelta -1 must be ≥ 0")
+	})
+	t.Run("restores BatchNorm running statistics too", func(t *testing.T) {
+		m := model(t, 3, 2, layers.NewDense(3, 4), layers.NewBatchNorm(), layers.NewDense(4, 1))
+		tr := &Trainer{Model: m, Loss: NewMSE(), Optimizer: sgd(t, m, 0.1)}
+		state := func() [][]float32 { return snapshot(append(m.Params(), m.State()...)) }
+		es := &EarlyStopping{Monitor: "loss", Patience: 1, RestoreBest: true}
+		_, err := es.OnEpochEnd(EpochInfo{EpochStats: EpochStats{Epoch: 0, Loss: 1}, Trainer: tr})
+		require.NoError(t, err)
+		best := state()
+		for _, p := range append(m.Params(), m.State()...) {
+			for i := range p.Data() {
+				p.Data()[i] += 1
+			}
+		}
+		stop, err := es.OnEpochEnd(EpochInfo{EpochStats: EpochStats{Epoch: 1, Loss: 2}, Trainer: tr})
+		require.NoError(t, err)
+		require.True(t, stop)
+		require.Equal(t, best, state())
+	})
 	t.Run("errors", func(t *testing.T) {
 		m := model(t, 2, 1, layers.NewDense(2, 2))
 		tr := &Trainer{Model: m, Loss: NewSoftmaxCrossEntropy(), Optimizer: sgd(t, m, 0.1)}

@@ -159,8 +159,8 @@ func (t *Trainer) init() error {
 		return errors.New("backprop: Trainer has no Loss")
 	case t.Optimizer == nil:
 		return errors.New("backprop: Trainer has no Optimizer")
-	case !(t.ClipValue >= 0 && t.ClipNorm >= 0 && t.L1 >= 0 && t.L2 >= 0):
-		return fmt.Errorf("backprop: Trainer: ClipValue %g, ClipNorm %g, L1 %g and L2 %g must be ≥ 0", t.ClipValue, t.ClipNorm, t.L1, t.L2)
+	case !(finiteNonNeg(t.ClipValue) && finiteNonNeg(t.ClipNorm) && finiteNonNeg(t.L1) && finiteNonNeg(t.L2)):
+		return fmt.Errorf("backprop: Trainer: ClipValue %g, ClipNorm %g, L1 %g and L2 %g must be finite and ≥ 0", t.ClipValue, t.ClipNorm, t.L1, t.L2)
 	}
 	t.params = t.Model.Params()
 	if t.params == nil {
@@ -178,6 +178,8 @@ func (t *Trainer) init() error {
 	}
 	return nil
 }
+
+func finiteNonNeg(v float64) bool { return v >= 0 && !math.IsInf(v, 1) }
 
 // checkGrads returns an error naming the first non-finite gradient element.
 func (t *Trainer) checkGrads() error {

@@ -205,7 +205,9 @@ func TestStepConfigErrors(t *testing.T) {
 		{&Trainer{Model: m, Optimizer: sgd(t, m, 1)}, "backprop: Trainer has no Loss"},
 		{&Trainer{Model: m, Loss: NewMSE()}, "backprop: Trainer has no Optimizer"},
 		{&Trainer{Model: m, Loss: NewMSE(), Optimizer: sgd(t, m, 1), L2: -1},
-			"backprop: Trainer: ClipValue 0, ClipNorm 0, L1 0 and L2 -1 must be ≥ 0"},
+			"backprop: Trainer: ClipValue 0, ClipNorm 0, L1 0 and L2 -1 must be finite and ≥ 0"},
+		{&Trainer{Model: m, Loss: NewMSE(), Optimizer: sgd(t, m, 1), L1: math.Inf(1)},
+			"backprop: Trainer: ClipValue 0, ClipNorm 0, L1 +Inf and L2 0 must be finite and ≥ 0"},
 	}
 	for _, tc := range tests {
 		_, err := tc.tr.Step(x, y)
