@@ -15,7 +15,7 @@ type AdaDeltaConfig struct {
 	LR float64
 	// Rho is the decay ρ (in [0, 1)) of both running averages.
 	Rho float64
-	// Eps is ε (≥ 0), added inside both roots.
+	// Eps is ε (> 0), added inside both roots.
 	Eps float64
 	// WeightDecay is the L2 penalty λ (≥ 0) added to the gradient as λθ.
 	WeightDecay float64
