@@ -54,6 +54,7 @@ type options struct {
 	patience            int
 	download            bool
 	hiddenSizes         []int
+	set                 map[string]bool // flags given on the command line
 }
 
 // modelDefaults are each model's settings, chosen on the 5,000-image
@@ -90,9 +91,9 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.schedule, "schedule", "", "learning-rate schedule: "+strings.Join(cli.Schedules, ", ")+" (default cosine)")
 	fs.Float64Var(&o.clipNorm, "clip-norm", 0, "clip gradients to this global L2 norm (0: off)")
 	fs.Float64Var(&o.clipValue, "clip-value", 0, "clip every gradient element to [-v, v] (0: off)")
-	fs.Float64Var(&o.weightDecay, "weight-decay", 0, "weight decay (L2 in the gradient; decoupled for adamw)")
+	fs.Float64Var(&o.weightDecay, "weight-decay", 0, "weight decay (L2 in the gradient; decoupled for adamw, whose default is 0.01)")
 	fs.Float64Var(&o.l1, "l1", 0, "L1 penalty on the weights")
-	fs.Float64Var(&o.dropout, "dropout", -1, "dropout rate (negative: the model's default: 0 for mlp and lenet, 0.25/0.5 for cnn)")
+	fs.Float64Var(&o.dropout, "dropout", -1, "dropout rate in [0, 1) (default: the model's: 0 for mlp and lenet, 0.25/0.5 for cnn)")
 	fs.Uint64Var(&o.seed, "seed", 1, "random seed (weights, shuffling, dropout, validation split)")
 	fs.StringVar(&o.data, "data", "", "folder holding the four IDX files (default: $"+datasets.DataEnv+"/NAME, else the cache folder)")
 	fs.StringVar(&o.dataset, "dataset", "mnist", "data set: mnist or fashion")
@@ -114,27 +115,14 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	if fs.NArg() > 0 {
 		return nil, usageError(fs, "unexpected argument %q", fs.Arg(0))
 	}
-	d, ok := modelDefaults[o.model]
-	if !ok {
+	o.set = map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { o.set[f.Name] = true })
+	if _, ok := modelDefaults[o.model]; !ok {
 		return nil, usageError(fs, "unknown model %q (want mlp, lenet or cnn)", o.model)
-	}
-	if o.epochs == 0 {
-		o.epochs = d.epochs
-	}
-	if o.optimizer == "" {
-		o.optimizer = d.optimizer
-		if o.lr == 0 {
-			o.lr = d.lr
-		}
-	}
-	if o.lr == 0 {
-		o.lr = cli.DefaultLR(o.optimizer)
-	}
-	if o.schedule == "" {
-		o.schedule = d.schedule
 	}
 	var err error
 	o.hiddenSizes, err = parseHidden(o.hidden)
+	finite := func(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
 	switch {
 	case err != nil:
 		return nil, usageError(fs, "-hidden: %v", err)
@@ -144,16 +132,17 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		return nil, usageError(fs, "-epochs %d must be positive", o.epochs)
 	case o.batch <= 0:
 		return nil, usageError(fs, "-batch %d must be positive", o.batch)
-	case !(o.lr > 0) || math.IsInf(o.lr, 0):
+	case o.set["lr"] && !(o.lr > 0 && finite(o.lr)):
 		return nil, usageError(fs, "-lr %g must be a positive number", o.lr)
-	case !slicesContains(cli.Optimizers, o.optimizer):
+	case o.optimizer != "" && !slicesContains(cli.Optimizers, o.optimizer):
 		return nil, usageError(fs, "unknown optimizer %q (want one of %s)", o.optimizer, strings.Join(cli.Optimizers, ", "))
-	case !slicesContains(cli.Schedules, o.schedule):
+	case o.schedule != "" && !slicesContains(cli.Schedules, o.schedule):
 		return nil, usageError(fs, "unknown schedule %q (want one of %s)", o.schedule, strings.Join(cli.Schedules, ", "))
-	case o.clipNorm < 0 || o.clipValue < 0 || o.weightDecay < 0 || o.l1 < 0:
-		return nil, usageError(fs, "-clip-norm, -clip-value, -weight-decay and -l1 must not be negative")
-	case o.dropout >= 1:
-		return nil, usageError(fs, "-dropout %g must be below 1", o.dropout)
+	case !(o.clipNorm >= 0 && o.clipValue >= 0 && o.weightDecay >= 0 && o.l1 >= 0) ||
+		!finite(o.clipNorm) || !finite(o.clipValue) || !finite(o.weightDecay) || !finite(o.l1):
+		return nil, usageError(fs, "-clip-norm, -clip-value, -weight-decay and -l1 must be finite and not negative")
+	case o.set["dropout"] && !(o.dropout >= 0 && o.dropout < 1):
+		return nil, usageError(fs, "-dropout %g must be in [0, 1)", o.dropout)
 	case o.dataset != "mnist" && o.dataset != "fashion":
 		return nil, usageError(fs, "unknown dataset %q (want mnist or fashion)", o.dataset)
 	case o.val < 0 || o.trainLimit < 0 || o.patience < 0:
@@ -161,10 +150,32 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	case o.eval && o.load == "":
 		return nil, usageError(fs, "-eval needs -load FILE")
 	}
+	return o, nil
+}
+
+// resolveDefaults fills every setting the command line left to the model
+// (which may come from a loaded file's metadata): epochs, optimizer,
+// learning rate, schedule and the file to save to.
+func (o *options) resolveDefaults() {
+	d := modelDefaults[o.model]
+	if o.epochs == 0 {
+		o.epochs = d.epochs
+	}
+	if o.optimizer == "" {
+		o.optimizer = d.optimizer
+		if !o.set["lr"] {
+			o.lr = d.lr
+		}
+	}
+	if !o.set["lr"] && o.lr == 0 {
+		o.lr = cli.DefaultLR(o.optimizer)
+	}
+	if o.schedule == "" {
+		o.schedule = d.schedule
+	}
 	if o.save == "" {
 		o.save = "mnist-" + o.model + ".bin"
 	}
-	return o, nil
 }
 
 func slicesContains(list []string, s string) bool {
@@ -261,7 +272,9 @@ func train(o *options, stdout, stderr io.Writer) error {
 		if err := applyMeta(o, meta, trainSet); err != nil {
 			return fmt.Errorf("%s: %w", o.load, err)
 		}
+		o.resolveDefaults()
 	} else {
+		o.resolveDefaults()
 		ls, err := buildLayers(o.model, o.hiddenSizes, o.dropout)
 		if err != nil {
 			return err
@@ -275,13 +288,13 @@ func train(o *options, stdout, stderr io.Writer) error {
 	loss := backprop.NewSoftmaxCrossEntropy()
 	res := result{Model: o.model, Dataset: set.Name, Epochs: o.epochs, Batch: o.batch, Optimizer: o.optimizer,
 		LR: o.lr, Schedule: o.schedule, Seed: o.seed, Params: nn.NumParams(model.Params()), GOMAXPROCS: runtime.GOMAXPROCS(0)}
-	if o.model == "mlp" {
+	if o.model == "mlp" && o.load == "" {
 		res.Hidden = o.hiddenSizes
 	}
 
 	if o.eval {
-		res.Epochs = 0
-		res.EvaluatedLoaded = true
+		res = result{Model: o.model, Dataset: set.Name, Params: res.Params, GOMAXPROCS: res.GOMAXPROCS,
+			EpochSeconds: []float64{}, EvaluatedLoaded: true}
 		return report(o, model, loss, testSet, set, &res, stdout)
 	}
 
@@ -306,7 +319,11 @@ func train(o *options, stdout, stderr io.Writer) error {
 	}
 	res.TrainSamples = trainData.Len()
 
-	opt, err := cli.NewOptimizer(o.optimizer, model.Params(), o.lr, o.weightDecay)
+	wd := o.weightDecay
+	if !o.set["weight-decay"] {
+		wd = -1 // the optimizer's own default: 0, or 0.01 for adamw
+	}
+	opt, err := cli.NewOptimizer(o.optimizer, model.Params(), o.lr, wd)
 	if err != nil {
 		return err
 	}

@@ -43,7 +43,13 @@ func TestInvalidFlagsExitTwoWithUsage(t *testing.T) {
 		{[]string{"-schedule", "sometimes"}, `unknown schedule "sometimes"`},
 		{[]string{"-dataset", "cifar"}, `unknown dataset "cifar"`},
 		{[]string{"-hidden", "128,x"}, `hidden size "x"`},
-		{[]string{"-dropout", "1"}, "-dropout 1 must be below 1"},
+		{[]string{"-dropout", "1"}, "-dropout 1 must be in [0, 1)"},
+		{[]string{"-dropout", "-0.5"}, "-dropout -0.5 must be in [0, 1)"},
+		{[]string{"-lr", "0"}, "-lr 0 must be a positive number"},
+		{[]string{"-lr", "NaN"}, "-lr NaN must be a positive number"},
+		{[]string{"-l1", "Inf"}, "must be finite and not negative"},
+		{[]string{"-clip-norm", "NaN"}, "must be finite and not negative"},
+		{[]string{"-weight-decay", "-1"}, "must be finite and not negative"},
 		{[]string{"-epochs", "-3"}, "-epochs -3 must be positive"},
 		{[]string{"-eval"}, "-eval needs -load"},
 		{[]string{"-no-such-flag"}, "flag provided but not defined"},
@@ -70,8 +76,8 @@ func TestMissingDataIsAClearError(t *testing.T) {
 
 // TestMLPOneEpochRealData trains the default MLP for one epoch on the real
 // MNIST and requires at least 95% test accuracy from the -json line, then
-// checks that the saved model evaluates to the same accuracy and that a
-// second run with the same seed gives the same accuracy to the last digit.
+// checks the plot and CSV it wrote and that the saved model evaluates to the
+// same accuracy.
 func TestMLPOneEpochRealData(t *testing.T) {
 	dir := t.TempDir()
 	model := filepath.Join(dir, "mlp.bin")
@@ -103,8 +109,9 @@ func TestMLPOneEpochRealData(t *testing.T) {
 }
 
 func TestSameSeedSameAccuracy(t *testing.T) {
+	saved := filepath.Join(t.TempDir(), "lenet.bin")
 	args := []string{"-data", mnistDir, "-model", "lenet", "-epochs", "1", "-train-limit", "1000", "-val", "500",
-		"-quiet", "-json", "-save", "-", "-seed", "7"}
+		"-quiet", "-json", "-save", saved, "-seed", "7"}
 	code, out1, stderr := runMNIST(t, args...)
 	require.Equal(t, 0, code, stderr)
 	code, out2, stderr := runMNIST(t, args...)
@@ -113,4 +120,13 @@ func TestSameSeedSameAccuracy(t *testing.T) {
 	require.Equal(t, r1["test_accuracy"], r2["test_accuracy"])
 	require.Equal(t, r1["test_loss"], r2["test_loss"])
 	require.Greater(t, r1["test_accuracy"].(float64), 0.5, "a thousand images already teach LeNet something")
+
+	// The saved LeNet evaluates as a LeNet, whatever the command line's
+	// model defaults are.
+	code, out3, stderr := runMNIST(t, "-data", mnistDir, "-load", saved, "-eval", "-json")
+	require.Equal(t, 0, code, stderr)
+	r3 := lastJSON(t, out3)
+	require.Equal(t, "lenet", r3["model"])
+	require.Equal(t, r1["test_accuracy"], r3["test_accuracy"])
+	require.Equal(t, []any{}, r3["epoch_seconds"])
 }

@@ -28,9 +28,13 @@ func DefaultLR(name string) float64 {
 }
 
 // NewOptimizer returns the named optimizer over params with learning rate lr
-// and weight decay wd (L2 added to the gradient; decoupled for adamw).
+// and weight decay wd (L2 added to the gradient; decoupled for adamw); a
+// negative wd means the optimizer's default (0, and 0.01 for adamw).
 // "momentum" and "nesterov" are SGD with momentum 0.9.
 func NewOptimizer(name string, params []*nn.Param, lr, wd float64) (optim.Optimizer, error) {
+	if wd < 0 && name != "adamw" {
+		wd = 0
+	}
 	switch name {
 	case "sgd", "momentum", "nesterov":
 		c := optim.SGDConfig{LR: lr, WeightDecay: wd}
@@ -58,7 +62,7 @@ func NewOptimizer(name string, params []*nn.Param, lr, wd float64) (optim.Optimi
 	case "adamw":
 		c := optim.DefaultAdamW()
 		c.LR = lr
-		if wd > 0 {
+		if wd >= 0 {
 			c.WeightDecay = wd
 		}
 		return optim.NewAdamW(params, c)
