@@ -70,10 +70,17 @@ func (a *actBase) backward(dy *tensor.Dense) (dys, ys, dxs []float32, dx *tensor
 }
 
 // ReLU is the rectified linear unit, y = max(x, 0), element by element.
-type ReLU struct{ actBase }
+// Large batches are cut into blocks that the calling goroutine and a helper
+// goroutine share (see Conv2D).
+type ReLU struct {
+	actBase
+	job     blockJob
+	fwd     bool      // the pass in progress: Forward, or Backward
+	a, b, c []float32 // its slices: x, y (Forward); dY, y, dX (Backward)
+}
 
 // NewReLU returns a ReLU layer.
-func NewReLU() *ReLU { return &ReLU{actBase{name: "ReLU"}} }
+func NewReLU() *ReLU { return &ReLU{actBase: actBase{name: "ReLU"}} }
 
 // Build accepts any per-sample shape and returns it unchanged.
 func (r *ReLU) Build(in nn.Shape, _ *rand.Rand) (nn.Shape, error) { return r.build("ReLU", in) }
@@ -81,25 +88,70 @@ func (r *ReLU) Build(in nn.Shape, _ *rand.Rand) (nn.Shape, error) { return r.bui
 // Forward returns y = max(x, 0).
 func (r *ReLU) Forward(x *tensor.Dense, train bool) *tensor.Dense {
 	xs, ys, y := r.forward(x)
-	ys = ys[:len(xs)]
-	for i, v := range xs {
-		ys[i] = max(v, 0)
-	}
+	r.fwd, r.a, r.b, r.c = true, xs, ys[:len(xs)], nil
+	runBlocks(&r.job, r, elemBlocks(len(xs)))
 	return y
 }
 
 // Backward returns dX = dY ⊙ [y > 0]: the gradient passes where the unit was
-// active (x > 0, equivalently y > 0) and is zero elsewhere.
+// active (x > 0, equivalently y > 0) and is zero elsewhere (a NaN y, from a
+// NaN x, passes it too).
+//
+// Whether a unit is active is as good as random from one element to the
+// next, so a branch on it is mispredicted about half the time. The loop
+// instead builds a bit mask from y: y is +0 (inactive) or has some bit set
+// (positive or NaN, since y = max(x, 0) is never negative or −0), and for a
+// 32-bit u, u | −u has its top bit set exactly when u ≠ 0, so an arithmetic
+// shift right by 31 turns it into all ones or all zeros, which selects dY or
+// +0.
 func (r *ReLU) Backward(dy *tensor.Dense) *tensor.Dense {
 	g, ys, dxs, dx := r.backward(dy)
-	ys, dxs = ys[:len(g)], dxs[:len(g)]
-	for i, v := range g {
-		if ys[i] <= 0 {
-			v = 0
-		}
-		dxs[i] = v
-	}
+	r.fwd, r.a, r.b, r.c = false, g, ys[:len(g)], dxs[:len(g)]
+	runBlocks(&r.job, r, elemBlocks(len(g)))
 	return dx
+}
+
+// workBlock computes elements [b·n/blocks, (b+1)·n/blocks) of the current
+// pass (see runBlocks).
+func (r *ReLU) workBlock(_, b, blocks int) {
+	n := len(r.a)
+	lo, hi := b*n/blocks, (b+1)*n/blocks
+	if r.fwd {
+		xs, ys := r.a[lo:hi], r.b[lo:hi]
+		ys = ys[:len(xs)]
+		i := 0
+		for ; i+4 <= len(xs); i += 4 {
+			xx, yy := xs[i:i+4:i+4], ys[i:i+4:i+4]
+			yy[0] = max(xx[0], 0)
+			yy[1] = max(xx[1], 0)
+			yy[2] = max(xx[2], 0)
+			yy[3] = max(xx[3], 0)
+		}
+		for ; i < len(xs); i++ {
+			ys[i] = max(xs[i], 0)
+		}
+		return
+	}
+	g, ys, dxs := r.a[lo:hi], r.b[lo:hi], r.c[lo:hi]
+	ys, dxs = ys[:len(g)], dxs[:len(g)]
+	i := 0
+	for ; i+4 <= len(g); i += 4 {
+		gg, yy, dd := g[i:i+4:i+4], ys[i:i+4:i+4], dxs[i:i+4:i+4]
+		dd[0] = reluPass(gg[0], yy[0])
+		dd[1] = reluPass(gg[1], yy[1])
+		dd[2] = reluPass(gg[2], yy[2])
+		dd[3] = reluPass(gg[3], yy[3])
+	}
+	for ; i < len(g); i++ {
+		dxs[i] = reluPass(g[i], ys[i])
+	}
+}
+
+// reluPass returns g if y ≠ +0 and +0 otherwise, without a branch.
+func reluPass(g, y float32) float32 {
+	u := math.Float32bits(y)
+	mask := uint32(int32(u|-u) >> 31)
+	return math.Float32frombits(math.Float32bits(g) & mask)
 }
 
 // Params returns nil: ReLU has no parameters.
@@ -153,13 +205,16 @@ func (l *LeakyReLU) Forward(x *tensor.Dense, train bool) *tensor.Dense {
 func (l *LeakyReLU) Backward(dy *tensor.Dense) *tensor.Dense {
 	g, ys, dxs, dx := l.backward(dy)
 	ys, dxs = ys[:len(g)], dxs[:len(g)]
-	a := float32(l.alpha)
+	// The slope is chosen between the bit patterns of 1 and α, which the
+	// compiler does with a conditional move rather than a branch that the
+	// signs of y would mispredict half the time (see ReLU.Backward).
+	one, a := math.Float32bits(1), math.Float32bits(float32(l.alpha))
 	for i, v := range g {
-		s := float32(1)
-		if ys[i] <= 0 {
-			s = a
+		s := a
+		if !(ys[i] <= 0) {
+			s = one
 		}
-		dxs[i] = s * v
+		dxs[i] = math.Float32frombits(s) * v
 	}
 	return dx
 }

@@ -3,6 +3,10 @@ package layers
 import (
 	"fmt"
 	"math/rand/v2"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
 
 	"gorgonia.org/tensor"
 
@@ -28,19 +32,34 @@ var (
 //
 // The weights W have shape [F, C, k, k] (PyTorch's layout). Being row-major,
 // the same values read as the matrix W[F, C·k·k] that the implementation
-// multiplies: each sample is unrolled by im2col into
-// cols[C·k·k, OH·OW], whose column (oy, ox) holds the k×k×C patch that
-// output pixel sees, and then
+// multiplies: each sample is unrolled by im2col into cols[C·k·k + 1, OH·OW],
+// whose column (oy, ox) holds the k×k×C patch that output pixel sees and,
+// in its last row, a 1. With the bias appended to W as a last column,
+// [W | b] of shape [F, C·k·k + 1], one call of [gemm.Sgemm]
 //
-//	Y_n[F, OH·OW] = W[F, C·k·k] · cols_n[C·k·k, OH·OW] + b
+//	Y_n[F, OH·OW] = [W | b] · cols_n
 //
-// is one call of [gemm.Sgemm]. The bias b has shape [F].
+// writes sample n's output, bias included, straight into the NCHW result.
+// For stride 1 with fewer filters than C·k·k (every layer of the MNIST
+// convnets but the conv net's first), each row of cols is instead unrolled
+// at the padded input's width, W + 2p columns per output row of which OW are
+// kept (see im2colWide): one long copy per row of cols rather than OH short
+// ones, paid for by a product k − 1 columns per row wider and a copy of Y_n
+// out of it. A sample whose products exceed convPieceMACs multiply-adds has
+// them computed a range of output pixels at a time.
 //
-// In training mode Conv2D keeps the columns of the whole batch for the
-// backward pass (N·C·k·k·OH·OW values). In inference mode it unrolls one
-// sample at a time into a small scratch buffer and keeps a reference to the
-// input instead, so a Backward after an inference Forward unrolls again from
-// it; the input must then not be modified in between.
+// The batch is cut into up to convBlocks blocks of samples that the calling
+// goroutine and a helper goroutine (started on first use when GOMAXPROCS > 1,
+// asleep when idle) share, each block accumulating its own share of the
+// weight gradient. The cut depends only on the batch size, and the blocks'
+// gradients are added in block order, so results are bit for bit the same
+// whatever GOMAXPROCS.
+//
+// Conv2D keeps a reference to its input X for the backward pass, which
+// unrolls each sample again (cheaper than keeping the columns of a whole
+// batch, which are k² times larger than X), so the input must not be modified
+// between Forward and the matching Backward. Training and inference Forward
+// run the same code, with scratch memory for one sample per goroutine.
 type Conv2D struct {
 	// Init fills W at Build, with fanIn = C·k·k and fanOut = F·k·k.
 	// NewConv2D sets it to [nn.HeUniform] (convolutions are usually followed
@@ -52,14 +71,31 @@ type Conv2D struct {
 	name                    string // "Conv2D(1→32, 3×3)", for messages
 	inShape, outShape       nn.Shape
 	wp, bp                  *nn.Param
+	ckk, ohw                int  // C·k·k and OH·OW
+	piece                   int  // columns of cols per product: keeps each under convPieceMACs
+	wide                    bool // unroll at the padded width (see im2colWide)
+	hq, wq                  int  // padded input height and width, H + 2p and W + 2p
+	cw                      int  // columns of cols: OH·(W + 2p) when wide, else OH·OW
+	dwT                     bool // compute [dW | db]ᵀ = cols · dYᵀ, the better shape for gemm
 
-	x       *tensor.Dense // input of the last Forward (aliases the caller's tensor)
-	yt      *tensor.Dense // output of the last Forward
-	trained bool          // whether the last Forward was in training mode
-	y, dx   nn.Buffer
-	cols    []float32 // training: cols of every sample, [N, C·k·k, OH·OW]; inference: one sample
-	dcols   []float32 // [C·k·k, OH·OW], scratch for the backward pass
-	shape   []int     // scratch for batch shapes
+	x, yt *tensor.Dense // input (aliases the caller's tensor) and output of the last Forward
+	y, dx nn.Buffer
+	wb    []float32                    // [F, C·k·k + 1] = [W | b], for Forward
+	dwb   []float32                    // per block, Σ dY_n · cols_nᵀ = [dW | db] ([F, C·k·k + 1]), or its transpose if dwT
+	slots [blockGoroutines]convScratch // per-goroutine scratch
+	args  convArgs
+	job   blockJob
+	shape []int // scratch for batch shapes
+}
+
+// convScratch is the scratch memory of one goroutine working on a Conv2D.
+type convScratch struct {
+	cols  []float32 // [C·k·k + 1, cw]: one sample unrolled; the last row is all 1
+	dcols []float32 // [C·k·k, cw]: Wᵀ · dY_n
+	prod  []float32 // wide: [F, cw], Y_n at the padded width (Forward)
+	gw    []float32 // wide: [F, cw], dY_n at the padded width, 0 in the extra columns
+	xpad  []float32 // wide with padding: [C, H + 2p, W + 2p], X_n padded with zeros
+	dxpad []float32 // wide with padding: [C, H + 2p, W + 2p], its gradient
 }
 
 // ConvOption configures a [Conv2D] built by [NewConv2D].
@@ -145,11 +181,32 @@ func (c *Conv2D) Build(in nn.Shape, rng *rand.Rand) (nn.Shape, error) {
 	}
 	initW(c.wp.Data(), c.in*c.k*c.k, c.out*c.k*c.k, rng)
 	c.x, c.yt = nil, nil
+	c.ckk, c.ohw = c.in*c.k*c.k, c.oh*c.ow
+	c.hq, c.wq = ph, pw
+	// Unrolling at the padded width copies C·k·k long rows per sample instead
+	// of C·k·k·OH short ones, but then the output has to be copied out of
+	// the wide layout (and dY into it): F·OH short rows. Worth it when F is
+	// below C·k·k, as in every MNIST convnet layer but the conv net's first.
+	c.wide = c.stride == 1 && c.out < c.ckk
+	c.cw = c.ohw
+	if c.wide {
+		c.cw = c.oh * c.wq
+	}
+	// gemm computes 6×16 tiles: [dW | db] (F × (C·k·k + 1)) or its
+	// transpose, whichever wastes less of the tiles at the edges.
+	kk1 := c.ckk + 1
+	c.dwT = convTiles(kk1, c.out) < convTiles(c.out, kk1)
+	// Pieces are whole 16-column panels of the gemm micro-kernel.
+	c.piece = min(c.cw, max(16, convPieceMACs/(c.out*(c.ckk+1))&^15))
+	c.wb, c.dwb, c.slots = nil, nil, [blockGoroutines]convScratch{}
 	return append(nn.Shape(nil), c.outShape...), nil
 }
 
 // Forward returns the convolution of x, of shape [N, C, H, W], as a tensor of
-// shape [N, F, OH, OW] owned by the layer.
+// shape [N, F, OH, OW] owned by the layer. For every sample n:
+//
+//	cols_n = im2col(X_n)                [C·k·k + 1, OH·OW], last row 1
+//	Y_n    = [W | b] · cols_n           [F, OH·OW]
 func (c *Conv2D) Forward(x *tensor.Dense, train bool) *tensor.Dense {
 	if c.wp == nil {
 		panic("Conv2D: Forward called before Build")
@@ -157,42 +214,30 @@ func (c *Conv2D) Forward(x *tensor.Dense, train bool) *tensor.Dense {
 	n := nn.CheckInput(c.name, x, c.inShape)
 	c.shape = nn.BatchShape(c.shape, n, c.outShape)
 	y := c.y.Get(c.shape...)
-	xd, yd := x.Float32s(), y.Float32s()
+	// [W | b]: W's rows with the bias appended.
+	c.wb = convGrow(c.wb, c.out*(c.ckk+1))
 	wd, bd := c.wp.Data(), c.bp.Data()
-	chw, ckk, ohw := c.in*c.h*c.w, c.in*c.k*c.k, c.oh*c.ow
-	if train {
-		c.cols = convGrow(c.cols, n*ckk*ohw)
-	} else {
-		c.cols = convGrow(c.cols, ckk*ohw)
+	for f, bv := range bd {
+		copy(c.wb[f*(c.ckk+1):], wd[f*c.ckk:(f+1)*c.ckk])
+		c.wb[f*(c.ckk+1)+c.ckk] = bv
 	}
-	for i := 0; i < n; i++ {
-		cols := c.cols[:ckk*ohw]
-		if train {
-			cols = c.cols[i*ckk*ohw : (i+1)*ckk*ohw]
-		}
-		c.im2col(cols, xd[i*chw:(i+1)*chw])
-		// Y_n = b (broadcast along OH·OW), then Y_n += W · cols_n.
-		yn := yd[i*c.out*ohw : (i+1)*c.out*ohw]
-		for f, bv := range bd {
-			row := yn[f*ohw : (f+1)*ohw]
-			for j := range row {
-				row[j] = bv
-			}
-		}
-		gemm.Sgemm(false, false, c.out, ohw, ckk, 1, wd, ckk, cols, ohw, 1, yn, ohw)
-	}
-	c.x, c.yt, c.trained = x, y, train
+	c.args = convArgs{forward: true, n: n, x: x.Float32s(), y: y.Float32s()}
+	c.run()
+	c.x, c.yt = x, y
 	return y
 }
 
 // Backward takes dY of shape [N, F, OH, OW], accumulates the parameter
 // gradients and returns dX of shape [N, C, H, W]. Per sample n, with
-// cols_n = im2col(X_n) of shape [C·k·k, OH·OW] and dY_n read as [F, OH·OW]:
+// cols_n = im2col(X_n) of shape [C·k·k + 1, OH·OW] (last row 1) and dY_n
+// read as [F, OH·OW]:
 //
-//	dW     += dY_n · cols_nᵀ        ([F, OH·OW] · [OH·OW, C·k·k])
-//	db     += Σ_{OH·OW} dY_n        (sum over each feature map)
-//	dcols_n = Wᵀ · dY_n             ([C·k·k, F] · [F, OH·OW])
-//	dX_n    = col2im(dcols_n)       (each entry of dcols_n added back to the
+//	[dW | db] += dY_n · cols_nᵀ     ([F, OH·OW] · [OH·OW, C·k·k + 1]; the
+//	                                 row of ones gives db += Σ_{OH·OW} dY_n;
+//	                                 computed as its transpose cols_n · dY_nᵀ
+//	                                 when that shape suits gemm better)
+//	dcols_n    = Wᵀ · dY_n          ([C·k·k, F] · [F, OH·OW])
+//	dX_n       = col2im(dcols_n)    (each entry of dcols_n added back to the
 //	                                 input pixel im2col copied it from; padding
 //	                                 positions are dropped)
 func (c *Conv2D) Backward(dy *tensor.Dense) *tensor.Dense { return c.backward(dy, true) }
@@ -204,47 +249,292 @@ func (c *Conv2D) BackwardParams(dy *tensor.Dense) { c.backward(dy, false) }
 func (c *Conv2D) backward(dy *tensor.Dense, wantDX bool) *tensor.Dense {
 	nn.CheckGrad(c.name, dy, c.yt)
 	n := dy.Shape()[0]
-	g := dy.Float32s()
-	wd, dw, db := c.wp.Data(), c.wp.GradData(), c.bp.GradData()
-	chw, ckk, ohw := c.in*c.h*c.w, c.in*c.k*c.k, c.oh*c.ow
+	c.args = convArgs{n: n, x: c.x.Float32s(), g: dy.Float32s()}
 	var dx *tensor.Dense
-	var dxd []float32
 	if wantDX {
 		c.shape = nn.BatchShape(c.shape, n, c.inShape)
 		dx = c.dx.Get(c.shape...)
-		dxd = dx.Float32s()
-		clear(dxd)
-		c.dcols = convGrow(c.dcols, ckk*ohw)
+		c.args.dx = dx.Float32s()
 	}
-	for i := 0; i < n; i++ {
-		var cols []float32
-		if c.trained {
-			cols = c.cols[i*ckk*ohw : (i+1)*ckk*ohw]
-		} else {
-			cols = c.cols[:ckk*ohw]
-			c.im2col(cols, c.x.Float32s()[i*chw:(i+1)*chw])
-		}
-		gn := g[i*c.out*ohw : (i+1)*c.out*ohw]
-
-		// dW += dY_n · cols_nᵀ
-		gemm.Sgemm(false, true, c.out, ckk, ohw, 1, gn, ohw, cols, ohw, 1, dw, ckk)
-
-		// db += Σ_{OH·OW} dY_n
-		for f := range db {
-			var s float32
-			for _, v := range gn[f*ohw : (f+1)*ohw] {
-				s += v
+	blocks := c.blocks(n)
+	c.dwb = convGrow(c.dwb, blocks*c.out*(c.ckk+1))
+	c.run()
+	// Add the blocks' [dW | db] in block order.
+	dw, db, kk1 := c.wp.GradData(), c.bp.GradData(), c.ckk+1
+	for b := range blocks {
+		part := c.dwb[b*c.out*kk1 : (b+1)*c.out*kk1]
+		if c.dwT { // part is [dW | db]ᵀ, [C·k·k + 1, F]
+			for r := range c.ckk {
+				for f, v := range part[r*c.out : (r+1)*c.out] {
+					dw[f*c.ckk+r] += v
+				}
 			}
-			db[f] += s
+			convAdd(db, part[c.ckk*c.out:])
+			continue
 		}
-
-		if wantDX {
-			// dcols_n = Wᵀ · dY_n, then dX_n = col2im(dcols_n).
-			gemm.Sgemm(true, false, ckk, ohw, c.out, 1, wd, ckk, gn, ohw, 0, c.dcols, ohw)
-			c.col2im(dxd[i*chw:(i+1)*chw], c.dcols)
+		for f := range db {
+			row := part[f*kk1 : (f+1)*kk1]
+			convAdd(dw[f*c.ckk:(f+1)*c.ckk], row[:c.ckk])
+			db[f] += row[c.ckk]
 		}
 	}
 	return dx
+}
+
+// convTiles returns the area of the 6×16 tiles that cover an m×n product.
+func convTiles(m, n int) int { return (m + 5) / 6 * 6 * ((n + 15) / 16 * 16) }
+
+// convBlocks is the number of blocks a batch is cut into (fewer for batches
+// of fewer samples): the calling goroutine and the helper share them (see
+// runBlocks).
+const convBlocks = 16
+
+// convPieceMACs bounds the size, in multiply-adds, of each matrix product
+// Conv2D asks of gemm.Sgemm: a sample whose products are larger has them
+// computed piece by piece, a range of output pixels at a time. Products
+// this small run on the calling goroutine (Sgemm spreads a product over the
+// cores from 2²¹ multiply-adds on), which is what Conv2D wants: its two
+// goroutines already keep two cores busy, each with its own samples,
+// without waiting on each other inside every product.
+var convPieceMACs = 1<<21 - 1
+
+// convArgs are the arguments of a pass, for the blocks to read.
+type convArgs struct {
+	forward bool
+	n       int
+	x, y    []float32 // input and (Forward) output of the batch
+	g, dx   []float32 // (backward) dY, and dX or nil
+}
+
+// blocks returns the number of blocks a batch of n samples is cut into.
+func (c *Conv2D) blocks(n int) int { return min(n, convBlocks) }
+
+// run computes every block of the pass in c.args.
+func (c *Conv2D) run() {
+	blocks := c.blocks(c.args.n)
+	if blocks > 1 && runtime.GOMAXPROCS(0) > 1 {
+		// Size the helper's scratch now, in the first pass, rather than in
+		// whichever later pass it first takes a block in.
+		for i := range c.slots {
+			c.scratch(&c.slots[i], c.args.dx != nil)
+		}
+	}
+	runBlocks(&c.job, c, blocks)
+}
+
+// workBlock computes block b of blocks of the pass in c.args, samples
+// [b·N/blocks, (b+1)·N/blocks), with the scratch of slot (see runBlocks).
+func (c *Conv2D) workBlock(slot, b, blocks int) {
+	j, s := &c.args, &c.slots[slot]
+	c.scratch(s, j.dx != nil)
+	chw, fohw, kk1, cw := c.in*c.h*c.w, c.out*c.ohw, c.ckk+1, c.cw
+	lo, hi := b*j.n/blocks, (b+1)*j.n/blocks
+	var dwb []float32
+	if !j.forward {
+		dwb = c.dwb[b*c.out*kk1 : (b+1)*c.out*kk1]
+	}
+	wd := c.wp.Data()
+	for i := lo; i < hi; i++ {
+		c.unroll(s, j.x[i*chw:(i+1)*chw])
+		if j.forward {
+			// Y_i = [W | b] · cols_i
+			yi := j.y[i*fohw : (i+1)*fohw]
+			if c.wide {
+				yi = s.prod
+			}
+			for p0 := 0; p0 < cw; p0 += c.piece {
+				pn := min(c.piece, cw-p0)
+				gemm.Sgemm(false, false, c.out, pn, kk1, 1, c.wb, kk1, s.cols[p0:], cw, 0, yi[p0:], cw)
+			}
+			if c.wide {
+				c.scatter(j.y[i*fohw:(i+1)*fohw], s.prod)
+			}
+			continue
+		}
+		gi := j.g[i*fohw : (i+1)*fohw]
+		if c.wide {
+			c.gather(s.gw, gi)
+			gi = s.gw
+		}
+		for p0 := 0; p0 < cw; p0 += c.piece {
+			pn := min(c.piece, cw-p0)
+			// [dW | db]_b += dY_i · cols_iᵀ, or [dW | db]ᵀ_b += cols_i · dY_iᵀ
+			// (the block's first product overwrites)
+			var beta float32 = 1
+			if i == lo && p0 == 0 {
+				beta = 0
+			}
+			if c.dwT {
+				gemm.Sgemm(false, true, kk1, c.out, pn, 1, s.cols[p0:], cw, gi[p0:], cw, beta, dwb, c.out)
+			} else {
+				gemm.Sgemm(false, true, c.out, kk1, pn, 1, gi[p0:], cw, s.cols[p0:], cw, beta, dwb, kk1)
+			}
+			if j.dx != nil {
+				// dcols_i = Wᵀ · dY_i
+				gemm.Sgemm(true, false, c.ckk, pn, c.out, 1, wd, c.ckk, gi[p0:], cw, 0, s.dcols[p0:], cw)
+			}
+		}
+		if j.dx != nil {
+			c.fold(j.dx[i*chw:(i+1)*chw], s) // dX_i = col2im(dcols_i)
+		}
+	}
+}
+
+// scratch sizes the scratch of one goroutine, allocating only on first use.
+func (c *Conv2D) scratch(s *convScratch, wantDX bool) {
+	if s.cols == nil {
+		// The last row is all 1 and the columns past the data of each row
+		// of a wide unrolling are 0; unroll writes neither.
+		s.cols = make([]float32, (c.ckk+1)*c.cw)
+		for i := c.ckk * c.cw; i < len(s.cols); i++ {
+			s.cols[i] = 1
+		}
+		if c.wide {
+			s.prod = make([]float32, c.out*c.cw)
+			s.gw = make([]float32, c.out*c.cw)
+			if c.pad > 0 {
+				s.xpad = make([]float32, c.in*c.hq*c.wq) // borders stay 0
+			}
+		}
+	}
+	if wantDX && s.dcols == nil {
+		s.dcols = make([]float32, c.ckk*c.cw)
+		if c.wide && c.pad > 0 {
+			s.dxpad = make([]float32, c.in*c.hq*c.wq)
+		}
+	}
+}
+
+// unroll writes im2col of one sample x [C, H, W] into s.cols.
+func (c *Conv2D) unroll(s *convScratch, x []float32) {
+	if !c.wide {
+		c.im2col(s.cols, x)
+		return
+	}
+	if c.pad > 0 {
+		// Copy x into the interior of its zero-padded planes.
+		p, h, w, wq := c.pad, c.h, c.w, c.wq
+		for ch := 0; ch < c.in; ch++ {
+			src := x[ch*h*w : (ch+1)*h*w]
+			dst := s.xpad[ch*c.hq*wq : (ch+1)*c.hq*wq]
+			for iy := 0; iy < h; iy++ {
+				copy(dst[(iy+p)*wq+p:(iy+p)*wq+p+w], src[iy*w:(iy+1)*w])
+			}
+		}
+		x = s.xpad
+	}
+	c.im2colWide(s.cols, x)
+}
+
+// fold writes col2im of s.dcols into dx [C, H, W].
+func (c *Conv2D) fold(dx []float32, s *convScratch) {
+	switch {
+	case !c.wide:
+		clear(dx)
+		c.col2im(dx, s.dcols)
+	case c.pad == 0:
+		c.col2imWide(dx, s.dcols)
+	default:
+		// Fold into the padded planes, then keep their interiors.
+		c.col2imWide(s.dxpad, s.dcols)
+		p, h, w, wq := c.pad, c.h, c.w, c.wq
+		for ch := 0; ch < c.in; ch++ {
+			src := s.dxpad[ch*c.hq*wq : (ch+1)*c.hq*wq]
+			dst := dx[ch*h*w : (ch+1)*h*w]
+			for iy := 0; iy < h; iy++ {
+				copy(dst[iy*w:(iy+1)*w], src[(iy+p)*wq+p:(iy+p)*wq+p+w])
+			}
+		}
+	}
+}
+
+// scatter copies one sample's output from the wide layout prod [F, OH·Wq]
+// into y [F, OH, OW], dropping the extra columns:
+// y[f, oy, ox] = prod[f, oy·Wq + ox].
+func (c *Conv2D) scatter(y, prod []float32) {
+	ow, wq := c.ow, c.wq
+	for r := 0; r < c.out*c.oh; r++ { // r = f·OH + oy
+		copy(y[r*ow:(r+1)*ow], prod[r*wq:r*wq+ow])
+	}
+}
+
+// gather is the adjoint of scatter: it copies one sample's dy [F, OH, OW]
+// into the wide layout gw [F, OH·Wq], whose extra columns stay 0.
+func (c *Conv2D) gather(gw, dy []float32) {
+	ow, wq := c.ow, c.wq
+	for r := 0; r < c.out*c.oh; r++ {
+		copy(gw[r*wq:r*wq+ow], dy[r*ow:(r+1)*ow])
+	}
+}
+
+// im2colWide unrolls one sample for a stride-1 convolution, given as its
+// padded planes xp [C, Hq, Wq] (Hq = H + 2p, Wq = W + 2p), into the first
+// C·k·k rows of cols [·, OH·Wq]. Output pixel (oy, ox) is column
+// t = oy·Wq + ox, and for every t < (OH − 1)·Wq + OW
+//
+//	cols[(c·k + ki)·k + kj, t] = xp[c, ⌊t/Wq⌋ + ki, t mod Wq + kj]
+//
+// so each row is one contiguous copy of a plane, shifted by ki·Wq + kj.
+// Columns with t mod Wq ≥ OW are extra: they wrap around into the next row,
+// and the output drops them. The last k − 1 columns, which would read past
+// the plane, are left as they are (0).
+func (c *Conv2D) im2colWide(cols, xp []float32) {
+	k, wq, cw := c.k, c.wq, c.cw
+	hw := c.hq * wq
+	lw := (c.oh-1)*wq + c.ow
+	r := 0
+	for ch := 0; ch < c.in; ch++ {
+		plane := xp[ch*hw : (ch+1)*hw]
+		for ki := 0; ki < k; ki++ {
+			for kj := 0; kj < k; kj++ {
+				copy(cols[r*cw:r*cw+lw], plane[ki*wq+kj:])
+				r++
+			}
+		}
+	}
+}
+
+// col2imWide is the adjoint of im2colWide: it sets dxp [C, Hq, Wq] to the
+// sum of every entry of dcols [C·k·k, OH·Wq] but the last k − 1 columns,
+// each added at the position im2colWide read it from. For each channel c
+// and kernel row ki, the k rows (c, ki, 0…k−1) of dcols land on the same
+// stretch of the plane, shifted by 0…k−1: for k = 3 and 5 they are summed
+// first and added once (half the loads and stores), otherwise added one by
+// one.
+func (c *Conv2D) col2imWide(dxp, dcols []float32) {
+	k, wq, cw := c.k, c.wq, c.cw
+	hw := c.hq * wq
+	lw := (c.oh-1)*wq + c.ow
+	fused := (k == 3 || k == 5) && lw >= k
+	r := 0
+	for ch := 0; ch < c.in; ch++ {
+		plane := dxp[ch*hw : (ch+1)*hw]
+		// Row ki = 0 sets plane[:OH·Wq]; the rows below are only added to.
+		clear(plane[c.oh*wq:])
+		for ki := 0; ki < k; ki++ {
+			// Rows (ch, ki, kj) cover plane[ki·Wq + kj : ki·Wq + kj + lw];
+			// together, plane[ki·Wq : ki·Wq + OH·Wq] (lw + k − 1 = OH·Wq).
+			dst := plane[ki*wq : ki*wq+lw+k-1]
+			first := ki == 0 // assigns rather than adds
+			switch {
+			case fused && k == 3:
+				convFold3(dst, dcols[r*cw:r*cw+lw], dcols[(r+1)*cw:], dcols[(r+2)*cw:], first)
+			case fused:
+				convFold5(dst, dcols[r*cw:r*cw+lw], dcols[(r+1)*cw:], dcols[(r+2)*cw:], dcols[(r+3)*cw:], dcols[(r+4)*cw:], first)
+			default:
+				for kj := 0; kj < k; kj++ {
+					src := dcols[(r+kj)*cw : (r+kj)*cw+lw]
+					if first && kj == 0 {
+						copy(dst, src)
+						clear(dst[lw:])
+					} else {
+						convAdd(dst[kj:], src)
+					}
+				}
+			}
+			r += k
+		}
+	}
 }
 
 // Params returns W and b (nil before Build).
@@ -263,7 +553,8 @@ func (c *Conv2D) Spec() nn.Spec {
 	}}
 }
 
-// im2col unrolls one sample x [C, H, W] into cols [C·k·k, OH·OW]:
+// im2col unrolls one sample x [C, H, W] into the first C·k·k rows of cols
+// [·, OH·OW]:
 //
 //	cols[(c·k + ki)·k + kj, oy·OW + ox] = x[c, oy·s + ki − p, ox·s + kj − p]
 //
@@ -288,7 +579,9 @@ func (c *Conv2D) im2col(cols, x []float32) {
 						continue
 					}
 					src := xc[iy*w : (iy+1)*w]
-					clear(dst[:lo])
+					if lo > 0 {
+						clear(dst[:lo])
+					}
 					if s == 1 {
 						copy(dst[lo:hi], src[lo+kj-p:])
 					} else {
@@ -298,15 +591,18 @@ func (c *Conv2D) im2col(cols, x []float32) {
 							ix += s
 						}
 					}
-					clear(dst[hi:])
+					if hi < ow {
+						clear(dst[hi:])
+					}
 				}
 			}
 		}
 	}
 }
 
-// col2im is the adjoint of im2col: it adds every entry of dcols [C·k·k, OH·OW]
-// into dx [C, H, W] at the pixel im2col read it from, dropping padding.
+// col2im is the adjoint of im2col: it adds every entry of dcols
+// [C·k·k, OH·OW] into dx [C, H, W] at the pixel im2col read it from,
+// dropping padding.
 func (c *Conv2D) col2im(dx, dcols []float32) {
 	k, s, p, h, w, oh, ow := c.k, c.stride, c.pad, c.h, c.w, c.oh, c.ow
 	ohw := oh * ow
@@ -325,11 +621,7 @@ func (c *Conv2D) col2im(dx, dcols []float32) {
 					}
 					src := row[oy*ow+lo : oy*ow+hi]
 					if s == 1 {
-						dst := dxc[iy*w+lo+kj-p:]
-						dst = dst[:len(src)]
-						for j, v := range src {
-							dst[j] += v
-						}
+						convAdd(dxc[iy*w+lo+kj-p:], src)
 					} else {
 						ix := iy*w + lo*s + kj - p
 						for _, v := range src {
@@ -340,6 +632,79 @@ func (c *Conv2D) col2im(dx, dcols []float32) {
 				}
 			}
 		}
+	}
+}
+
+// convFold3 sets (if assign) or adds to d[u], u < n + 2, the sum
+// a[u] + b[u−1] + e[u−2] of the terms whose index lies in [0, n), where
+// n = len(a) ≥ 3; b and e hold at least n values.
+func convFold3(d, a, b, e []float32, assign bool) {
+	n := len(a)
+	d, b, e = d[:n+2], b[:n], e[:n]
+	h0, h1 := a[0], a[1]+b[0]       // u = 0, 1
+	t0, t1 := b[n-1]+e[n-2], e[n-1] // u = n, n + 1
+	aa, bb, ee, dd := a[2:], b[1:n-1], e[:n-2], d[2:n]
+	bb, ee, dd = bb[:len(aa)], ee[:len(aa)], dd[:len(aa)]
+	if assign {
+		d[0], d[1], d[n], d[n+1] = h0, h1, t0, t1
+		for i, v := range aa {
+			dd[i] = v + bb[i] + ee[i]
+		}
+		return
+	}
+	d[0] += h0
+	d[1] += h1
+	d[n] += t0
+	d[n+1] += t1
+	for i, v := range aa {
+		dd[i] += v + bb[i] + ee[i]
+	}
+}
+
+// convFold5 is convFold3 for five rows: d[u], u < n + 4, gets
+// a[u] + b[u−1] + e[u−2] + f[u−3] + g[u−4] over the terms inside [0, n),
+// n = len(a) ≥ 5.
+func convFold5(d, a, b, e, f, g []float32, assign bool) {
+	n := len(a)
+	d, b, e, f, g = d[:n+4], b[:n], e[:n], f[:n], g[:n]
+	// The first and last four positions have fewer terms.
+	edge := [8]float32{
+		a[0], a[1] + b[0], a[2] + b[1] + e[0], a[3] + b[2] + e[1] + f[0],
+		b[n-1] + e[n-2] + f[n-3] + g[n-4], e[n-1] + f[n-2] + g[n-3], f[n-1] + g[n-2], g[n-1],
+	}
+	aa, bb, ee, ff, gg, dd := a[4:], b[3:n-1], e[2:n-2], f[1:n-3], g[:n-4], d[4:n]
+	bb, ee, ff, gg, dd = bb[:len(aa)], ee[:len(aa)], ff[:len(aa)], gg[:len(aa)], dd[:len(aa)]
+	if assign {
+		copy(d[:4], edge[:4])
+		copy(d[n:], edge[4:])
+		for i, v := range aa {
+			dd[i] = v + bb[i] + ee[i] + ff[i] + gg[i]
+		}
+		return
+	}
+	for u := range 4 {
+		d[u] += edge[u]
+		d[n+u] += edge[4+u]
+	}
+	for i, v := range aa {
+		dd[i] += v + bb[i] + ee[i] + ff[i] + gg[i]
+	}
+}
+
+// convAdd computes dst[i] += src[i] for every i < len(src).
+func convAdd(dst, src []float32) {
+	dst = dst[:len(src)]
+	i := 0
+	for ; i+4 <= len(src); i += 4 {
+		s := src[i : i+4 : i+4]
+		d := dst[i : i+4 : i+4]
+		d[0] += s[0]
+		d[1] += s[1]
+		d[2] += s[2]
+		d[3] += s[3]
+	}
+	for ; i < len(src); i++ {
+		dst[i] += src[i]
 	}
 }
 
@@ -367,3 +732,168 @@ func convGrow(s []float32, n int) []float32 {
 	}
 	return s[:n]
 }
+
+// Sharing work between goroutines.
+//
+// Conv2D, MaxPool2D and ReLU cut large passes into blocks (of samples, of
+// image planes, of elements) that the calling goroutine and one helper
+// goroutine share. The helper is started on first use when GOMAXPROCS > 1.
+// Blocks are claimed one at a time, so a helper that the operating system
+// keeps waiting costs the caller only the blocks it takes over; and which
+// goroutine computes a block never changes its result, so results are the
+// same whatever GOMAXPROCS.
+//
+// Handing work to a sleeping goroutine is slow on the machines we measure on
+// (2-vCPU virtual machines): the woken goroutine is queued on the waker's
+// core, and another core takes it from there only after a sleep that the
+// kernel rounds up to a millisecond. So the caller yields right after waking
+// the helper, which then runs at once while the caller moves to the other
+// core (within microseconds); and the helper, after a pass, watches for the
+// next one for blockHelperSpin before it sleeps again, so that the passes of
+// a network's consecutive layers find it awake.
+
+// blockGoroutines is how many goroutines share a pass: the caller (slot 0)
+// and the helper (slot 1).
+const blockGoroutines = 2
+
+// blockWorker computes block b of blocks of its current pass, with the
+// scratch memory of slot.
+type blockWorker interface {
+	workBlock(slot, b, blocks int)
+}
+
+// blockJob is the claim state of the passes of one blockWorker.
+type blockJob struct {
+	w blockWorker // the worker whose passes these are
+	// state packs the generation (high 32 bits), the number of blocks (next
+	// 16) and the next unclaimed block (low 16), so that one
+	// compare-and-swap checks that a claim is for the current pass and takes
+	// a block.
+	state atomic.Uint64
+	left  atomic.Int32   // blocks not yet computed
+	done  sync.WaitGroup // the same count, to sleep on
+}
+
+// runBlocks computes blocks 0 … blocks−1 of w's current pass, whose claim
+// state is j: on the calling goroutine alone when there is one block or one
+// core, otherwise together with the helper. Whatever w's blocks read must be
+// in place before the call.
+func runBlocks(j *blockJob, w blockWorker, blocks int) {
+	if blocks <= 1 || runtime.GOMAXPROCS(0) == 1 {
+		for b := range blocks {
+			w.workBlock(0, b, blocks)
+		}
+		return
+	}
+	blockHelperStart.Do(func() { go blockHelper() })
+	if j.w == nil { // before the first pass is posted; never written again
+		j.w = w
+	}
+	gen := uint32(j.state.Load()>>32) + 1
+	j.left.Store(int32(blocks))
+	j.done.Add(blocks)
+	j.state.Store(uint64(gen)<<32 | uint64(blocks)<<16) // publishes the pass
+	// Post the pass for the helper (replacing any other: every caller
+	// computes its own pass's unclaimed blocks), and wake it if it sleeps.
+	blockMail.Store(j)
+	if blockHelperAsleep.Load() {
+		select {
+		case blockHelperWake <- struct{}{}:
+		default: // a wake-up is pending already
+		}
+		// The helper is now queued on this goroutine's core: yield, so that
+		// it runs here at once and this goroutine moves to the other core.
+		runtime.Gosched()
+	}
+	start := time.Now()
+	mine := j.work(0, gen)
+	// The helper may still be computing its last block: spin on the count
+	// for as long as a block has taken this goroutine (and half as long
+	// again) before sleeping. On an otherwise idle machine the helper is done
+	// by then, and the caller never pays the tens of microseconds of a sleep
+	// and wake-up (nor the runtime's occasional allocation of a record of the
+	// sleeping goroutine); a helper that the operating system keeps waiting
+	// costs a bounded spin.
+	spin := blockSpin
+	if mine > 0 {
+		spin = time.Since(start) / time.Duration(mine) * 3 / 2
+	}
+	for t := time.Now(); j.left.Load() != 0 && time.Since(t) < spin; {
+	}
+	j.done.Wait()
+}
+
+// blockSpin is how long runBlocks spins waiting for the helper when it
+// computed no block itself.
+const blockSpin = 100 * time.Microsecond
+
+// blockHelperSpin is how long the helper watches for a new pass after its
+// last one before it sleeps: long enough to span the gaps between the
+// layers of a training step that share their work, short enough to leave the
+// core to gemm's workers (and to other processes) during long serial parts.
+const blockHelperSpin = 200 * time.Microsecond
+
+var (
+	blockHelperStart  sync.Once
+	blockMail         atomic.Pointer[blockJob] // the pass posted for the helper
+	blockHelperAsleep atomic.Bool              // set while the helper sleeps, or is about to
+	blockHelperWake   = make(chan struct{}, 1)
+)
+
+// blockHelper is the helper goroutine: it takes the posted pass and claims
+// blocks of it until none is left, watches for the next one for a while,
+// then sleeps until woken.
+func blockHelper() {
+	for {
+		idle := time.Now()
+		for i := 0; ; i++ {
+			if j := blockMail.Swap(nil); j != nil {
+				j.help()
+				idle, i = time.Now(), 0
+				continue
+			}
+			if i%64 == 63 && time.Since(idle) >= blockHelperSpin {
+				break
+			}
+		}
+		// Announce the sleep, then look once more: a caller posts its pass
+		// before it checks blockHelperAsleep, so either it sees the flag and
+		// sends a wake-up, or the pass is seen here.
+		blockHelperAsleep.Store(true)
+		if j := blockMail.Swap(nil); j != nil {
+			blockHelperAsleep.Store(false)
+			j.help()
+			continue
+		}
+		<-blockHelperWake
+		blockHelperAsleep.Store(false)
+	}
+}
+
+// help claims blocks of j's current pass for the helper.
+func (j *blockJob) help() {
+	j.work(1, uint32(j.state.Load()>>32))
+}
+
+// work claims and computes blocks of generation gen, using scratch slot,
+// until none is left, and returns how many it computed.
+func (j *blockJob) work(slot int, gen uint32) (done int) {
+	for {
+		s := j.state.Load()
+		next, blocks := int(s&0xffff), int(s>>16&0xffff)
+		if uint32(s>>32) != gen || next >= blocks {
+			return done
+		}
+		if j.state.CompareAndSwap(s, s+1) {
+			j.w.workBlock(slot, next, blocks)
+			j.left.Add(-1)
+			j.done.Done()
+			done++
+		}
+	}
+}
+
+// elemBlocks returns how many blocks an element-wise pass over n values is
+// cut into: one per 32768 values, at most 8, so that a block is worth the
+// few microseconds it takes to wake the helper.
+func elemBlocks(n int) int { return min(max(n>>15, 1), 8) }

@@ -2,6 +2,7 @@ package layers
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 
 	"gorgonia.org/tensor"
@@ -77,13 +78,16 @@ func (g *poolGeom) forwardStart(x *tensor.Dense) (int, *tensor.Dense) {
 	return n, y
 }
 
-// backwardStart checks dy and returns the batch size and a zeroed dx buffer.
-func (g *poolGeom) backwardStart(dy *tensor.Dense) (int, *tensor.Dense) {
+// backwardStart checks dy and returns the batch size and the dx buffer,
+// zeroed if zero is set.
+func (g *poolGeom) backwardStart(dy *tensor.Dense, zero bool) (int, *tensor.Dense) {
 	nn.CheckGrad(g.name, dy, g.yt)
 	n := dy.Shape()[0]
 	g.shape = nn.BatchShape(g.shape, n, g.inShape)
 	dx := g.dx.Get(g.shape...)
-	clear(dx.Float32s())
+	if zero {
+		clear(dx.Float32s())
+	}
 	return n, dx
 }
 
@@ -104,9 +108,19 @@ func (g *poolGeom) spec() nn.Spec {
 // Forward records, for every output, the index of the input that won (the
 // first one in row-major window order when several are equal; a NaN wins and
 // propagates), in inference mode too, so Backward works after either.
+//
+// The common 2×2 window with stride 2 has its own forward loop, without
+// branches: which element of a window is the largest is as good as random,
+// and a mispredicted branch costs more than the rest of the work on a
+// window.
+//
+// Large batches are cut into blocks of planes that the calling goroutine and
+// a helper goroutine share (see Conv2D).
 type MaxPool2D struct {
 	poolGeom
-	arg []int // arg[i] = index into the batch input of the maximum behind output i
+	arg  []int32 // arg[i] = index, within its plane, of the maximum behind output i
+	pass poolPass
+	job  blockJob
 }
 
 // NewMaxPool2D returns a max-pooling layer with size×size windows; a stride
@@ -115,9 +129,13 @@ func NewMaxPool2D(size, stride int) *MaxPool2D {
 	return &MaxPool2D{poolGeom: poolNew("MaxPool2D", size, stride)}
 }
 
-// Build checks that the per-sample input is [C, H, W] and that the window fits
-// it, and returns [C, OH, OW]. MaxPool2D has no parameters.
+// Build checks that the per-sample input is [C, H, W] with planes of fewer
+// than 2³¹ values and that the window fits it, and returns [C, OH, OW].
+// MaxPool2D has no parameters.
 func (m *MaxPool2D) Build(in nn.Shape, rng *rand.Rand) (nn.Shape, error) {
+	if len(in) == 3 && in[1] > 0 && in[2] > 0 && in[1] > math.MaxInt32/in[2] {
+		return nil, fmt.Errorf("MaxPool2D: %d×%d plane of more than 2³¹ − 1 values", in[1], in[2])
+	}
 	return m.build(in)
 }
 
@@ -127,14 +145,66 @@ func (m *MaxPool2D) Forward(x *tensor.Dense, train bool) *tensor.Dense {
 	n, y := m.forwardStart(x)
 	xd, yd := x.Float32s(), y.Float32s()
 	if cap(m.arg) < len(yd) {
-		m.arg = make([]int, len(yd))
+		m.arg = make([]int32, len(yd))
 	}
 	m.arg = m.arg[:len(yd)]
+	m.pass = poolPass{forward: true, planes: n * m.c, x: xd, y: yd}
+	runBlocks(&m.job, m, min(elemBlocks(len(xd)), n*m.c))
+	return y
+}
+
+// Backward takes dY of shape [N, C, OH, OW] and returns dX of shape
+// [N, C, H, W]. Only the maximum of each window affects the output, with
+// derivative 1, so with arg[i] the input index recorded for output i (in the
+// same plane):
+//
+//	dX[arg[i]] += dY[i]   (+= because overlapping windows can share a maximum)
+//
+// and dX is zero everywhere else.
+func (m *MaxPool2D) Backward(dy *tensor.Dense) *tensor.Dense {
+	n, dx := m.backwardStart(dy, false) // each block clears its planes
+	m.pass = poolPass{planes: n * m.c, y: dy.Float32s(), x: dx.Float32s()}
+	runBlocks(&m.job, m, min(elemBlocks(len(m.pass.x)), n*m.c))
+	return dx
+}
+
+// poolPass is what the blocks of a MaxPool2D pass read.
+type poolPass struct {
+	forward bool
+	planes  int       // N·C
+	x, y    []float32 // Forward: X and Y; Backward: dX and dY
+}
+
+// workBlock computes the planes [b·N·C/blocks, (b+1)·N·C/blocks) of the
+// current pass (see runBlocks). Every window, and so every arg, of a plane
+// lies in that plane, so blocks of planes are independent.
+func (m *MaxPool2D) workBlock(_, b, blocks int) {
+	p := &m.pass
+	p0, p1 := b*p.planes/blocks, (b+1)*p.planes/blocks
+	hw, ohw := m.h*m.w, m.oh*m.ow
+	switch {
+	case !p.forward:
+		clear(p.x[p0*hw : p1*hw])
+		for plane := p0; plane < p1; plane++ {
+			dx, g, arg := p.x[plane*hw:(plane+1)*hw], p.y[plane*ohw:(plane+1)*ohw], m.arg[plane*ohw:(plane+1)*ohw]
+			arg = arg[:len(g)]
+			for i, v := range g {
+				dx[arg[i]] += v
+			}
+		}
+	case m.size == 2 && m.stride == 2:
+		m.forward22(p.y, p.x, p0, p1)
+	default:
+		m.forwardPlanes(p.y, p.x, p0, p1)
+	}
+}
+
+// forwardPlanes is Forward for planes [p0, p1) of x, any window and stride.
+func (m *MaxPool2D) forwardPlanes(y, x []float32, p0, p1 int) {
 	h, w, s, k := m.h, m.w, m.stride, m.size
-	o := 0
-	for plane := 0; plane < n*m.c; plane++ {
-		base := plane * h * w
-		xp := xd[base : base+h*w]
+	o := p0 * m.oh * m.ow
+	for plane := p0; plane < p1; plane++ {
+		xp := x[plane*h*w : (plane+1)*h*w]
 		for oy := 0; oy < m.oh; oy++ {
 			for ox := 0; ox < m.ow; ox++ {
 				top := oy*s*w + ox*s
@@ -147,30 +217,79 @@ func (m *MaxPool2D) Forward(x *tensor.Dense, train bool) *tensor.Dense {
 						}
 					}
 				}
-				yd[o], m.arg[o] = best, base+bi
+				y[o], m.arg[o] = best, int32(bi)
 				o++
 			}
 		}
 	}
-	return y
 }
 
-// Backward takes dY of shape [N, C, OH, OW] and returns dX of shape
-// [N, C, H, W]. Only the maximum of each window affects the output, with
-// derivative 1, so with arg[i] the input index recorded for output i:
-//
-//	dX[arg[i]] += dY[i]   (+= because overlapping windows can share a maximum)
-//
-// and dX is zero everywhere else.
-func (m *MaxPool2D) Backward(dy *tensor.Dense) *tensor.Dense {
-	_, dx := m.backwardStart(dy)
-	dxd := dx.Float32s()
-	g := dy.Float32s()
-	arg := m.arg[:len(g)]
-	for i, v := range g {
-		dxd[arg[i]] += v
+// forward22 is forwardPlanes for 2×2 windows with stride 2. It finds the
+// maximum of a window a b / c d and its position as the general loop does
+// (the first maximum in window order, or the last NaN), but as a tournament:
+// the maximum of a and b, that of c and d, then that of the two, each choice
+// a comparison turned into a mask that selects bit patterns, so that nothing
+// branches on the data. Windows with a NaN (seen as a NaN sum, which +Inf and
+// −Inf also give) take a branch of their own, never taken in practice.
+func (m *MaxPool2D) forward22(y, x []float32, p0, p1 int) {
+	h, w, oh, ow := m.h, m.w, m.oh, m.ow
+	o := p0 * oh * ow
+	for plane := p0; plane < p1; plane++ {
+		xp := x[plane*h*w : (plane+1)*h*w]
+		for oy := 0; oy < oh; oy++ {
+			r0 := xp[2*oy*w : 2*oy*w+2*ow]
+			r1 := xp[(2*oy+1)*w : (2*oy+1)*w+2*ow]
+			r1 = r1[:len(r0)]
+			base := int32(2 * oy * w) // index in the plane of the row pair's first element
+			yr, ar := y[o:o+ow], m.arg[o:o+ow]
+			for i := 0; i+1 < len(r0); i += 2 {
+				a, b, c, d := r0[i], r0[i+1], r1[i], r1[i+1]
+				if s := a + b + c + d; s != s {
+					// A NaN (or +Inf and −Inf): the general rule.
+					v, k := poolScan4(a, b, c, d)
+					yr[i>>1], ar[i>>1] = v, base+int32(int(k>>1)*w+i+int(k&1))
+					continue
+				}
+				// A tournament: the first maximum of each row's pair, then
+				// of the two (a later element wins only if larger). k is
+				// the position in the window, 2·ki + kj.
+				ab, bb := math.Float32bits(a), math.Float32bits(b)
+				cb, db := math.Float32bits(c), math.Float32bits(d)
+				// sel is all ones where the later element wins.
+				sel := -poolB2U(b > a)
+				t, kt := ab^(ab^bb)&sel, 1&sel
+				sel = -poolB2U(d > c)
+				u, ku := cb^(cb^db)&sel, 2+1&sel
+				sel = -poolB2U(math.Float32frombits(u) > math.Float32frombits(t))
+				k := int(kt ^ (kt^ku)&sel)
+				yr[i>>1], ar[i>>1] = math.Float32frombits(t^(t^u)&sel), base+int32(k>>1*w+i+k&1)
+			}
+			o += ow
+		}
 	}
-	return dx
+}
+
+// poolScan4 returns the maximum of a, b, c, d and its position by the
+// general loop's rule: scanning in order, an element wins if it is larger
+// than the winner so far or NaN.
+func poolScan4(a, b, c, d float32) (float32, uint32) {
+	best, k := a, uint32(0)
+	for i, v := range [3]float32{b, c, d} {
+		if v > best || v != v {
+			best, k = v, uint32(i+1)
+		}
+	}
+	return best, k
+}
+
+// poolB2U returns 1 for true and 0 for false; the compiler makes it a
+// SETcc instruction, not a branch.
+func poolB2U(b bool) uint32 {
+	var u uint32
+	if b {
+		u = 1
+	}
+	return u
 }
 
 // Params returns nil: pooling has no parameters.
@@ -238,7 +357,7 @@ func (a *AvgPool2D) Forward(x *tensor.Dense, train bool) *tensor.Dense {
 //
 // (+= because overlapping windows share inputs; inputs no window covers get 0).
 func (a *AvgPool2D) Backward(dy *tensor.Dense) *tensor.Dense {
-	n, dx := a.backwardStart(dy)
+	n, dx := a.backwardStart(dy, true)
 	dxd, g := dx.Float32s(), dy.Float32s()
 	h, w, s, k := a.h, a.w, a.stride, a.size
 	scale := 1 / float32(k*k)
