@@ -12,19 +12,17 @@ import (
 	"github.com/descent-ml/descent/nn"
 )
 
-// stepModels are the cmd/mnist models as the command builds them with its
-// default settings (see modelDefaults), plus the wider MLP of the PyTorch
-// comparison (../shared/bench/compare.sh mlp512).
+// stepModels are the cmd/mnist models as the command builds them, with its
+// default optimizer and learning rate (modelDefaults), plus the wider MLP of
+// the PyTorch comparison (../shared/bench/compare.sh mlp512).
 var stepModels = []struct {
 	name, model string
 	hidden      []int
-	optimizer   string
-	lr          float64
 }{
-	{"mlp", "mlp", []int{128}, "momentum", 0.05},
-	{"mlp512", "mlp", []int{512, 512}, "momentum", 0.05},
-	{"lenet", "lenet", nil, "adam", 0.001},
-	{"cnn", "cnn", nil, "adam", 0.001},
+	{"mlp", "mlp", []int{128}},
+	{"mlp512", "mlp", []int{512, 512}},
+	{"lenet", "lenet", nil},
+	{"cnn", "cnn", nil},
 }
 
 // newStepTrainer builds one of stepModels with its optimizer and returns a
@@ -38,7 +36,8 @@ func newStepTrainer(tb testing.TB, i, n, warmup int) (*backprop.Trainer, *tensor
 	require.NoError(tb, err)
 	model, err := nn.NewSequential(nn.Shape{1, 28, 28}, rng, ls...)
 	require.NoError(tb, err)
-	opt, err := cli.NewOptimizer(sm.optimizer, model.Params(), sm.lr, 0)
+	d := modelDefaults[sm.model]
+	opt, err := cli.NewOptimizer(d.optimizer, model.Params(), d.lr, 0)
 	require.NoError(tb, err)
 	tr := &backprop.Trainer{Model: model, Loss: backprop.NewSoftmaxCrossEntropy(), Optimizer: opt}
 	x, y := nn.NewTensor(n, 1, 28, 28), nn.NewTensor(n)
