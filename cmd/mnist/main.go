@@ -21,6 +21,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -134,9 +135,9 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		return nil, usageError(fs, "-batch %d must be positive", o.batch)
 	case o.set["lr"] && !(o.lr > 0 && finite(o.lr)):
 		return nil, usageError(fs, "-lr %g must be a positive number", o.lr)
-	case o.optimizer != "" && !slicesContains(cli.Optimizers, o.optimizer):
+	case o.optimizer != "" && !slices.Contains(cli.Optimizers, o.optimizer):
 		return nil, usageError(fs, "unknown optimizer %q (want one of %s)", o.optimizer, strings.Join(cli.Optimizers, ", "))
-	case o.schedule != "" && !slicesContains(cli.Schedules, o.schedule):
+	case o.schedule != "" && !slices.Contains(cli.Schedules, o.schedule):
 		return nil, usageError(fs, "unknown schedule %q (want one of %s)", o.schedule, strings.Join(cli.Schedules, ", "))
 	case !(o.clipNorm >= 0 && o.clipValue >= 0 && o.weightDecay >= 0 && o.l1 >= 0) ||
 		!finite(o.clipNorm) || !finite(o.clipValue) || !finite(o.weightDecay) || !finite(o.l1):
@@ -176,15 +177,6 @@ func (o *options) resolveDefaults() {
 	if o.save == "" {
 		o.save = "mnist-" + o.model + ".bin"
 	}
-}
-
-func slicesContains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 // errUsage marks errors that exit with status 2.
@@ -355,7 +347,7 @@ func train(o *options, stdout, stderr io.Writer) error {
 	}
 	var samples, secs float64
 	for _, e := range hist.Epochs {
-		res.EpochSeconds = append(res.EpochSeconds, round(e.Seconds, 3))
+		res.EpochSeconds = append(res.EpochSeconds, cli.Round(e.Seconds, 3))
 		samples += float64(trainData.Len())
 		secs += e.Seconds
 	}
@@ -421,7 +413,7 @@ func report(o *options, model *nn.Sequential, loss *backprop.SoftmaxCrossEntropy
 		}
 	}
 	res.TestAccuracy = float64(correct) / float64(test.Len())
-	res.TestLoss = round(lossSum/float64(test.Len()), 6)
+	res.TestLoss = cli.Round(lossSum/float64(test.Len()), 6)
 	fmt.Fprintf(stdout, "test accuracy %.2f%% (%d/%d), test loss %.4f\n", 100*res.TestAccuracy, correct, test.Len(), res.TestLoss)
 	printConfusion(stdout, conf, set.Classes)
 
@@ -440,7 +432,7 @@ func report(o *options, model *nn.Sequential, loss *backprop.SoftmaxCrossEntropy
 		res.Saved = o.save
 		fmt.Fprintf(stdout, "model saved to %s\n", o.save)
 	}
-	res.PeakRSSMiB = round(cli.PeakRSSMiB(), 1)
+	res.PeakRSSMiB = cli.Round(cli.PeakRSSMiB(), 1)
 	if o.json {
 		b, err := json.Marshal(res)
 		if err != nil {
@@ -507,9 +499,4 @@ func printConfusion(w io.Writer, conf [][]int, classes []string) {
 		}
 		fmt.Fprintln(w)
 	}
-}
-
-func round(v float64, digits int) float64 {
-	p := math.Pow(10, float64(digits))
-	return math.Round(v*p) / p
 }
