@@ -45,6 +45,7 @@ type options struct {
 	clipNorm, clipValue float64
 	weightDecay, l1     float64
 	dropout             float64
+	shift               int
 	seed                uint64
 	data, dataset       string
 	val, trainLimit     int
@@ -69,10 +70,11 @@ var modelDefaults = map[string]struct {
 	optimizer string
 	lr        float64
 	schedule  string
+	shift     int
 }{
-	"mlp":   {10, "momentum", 0.05, "cosine"},
-	"lenet": {10, "adam", 0.002, "cosine"},
-	"cnn":   {12, "adam", 0.001, "cosine"},
+	"mlp":   {10, "momentum", 0.05, "cosine", 0},
+	"lenet": {10, "adam", 0.002, "cosine", 0},
+	"cnn":   {12, "adam", 0.001, "cosine", 1},
 }
 
 func parseFlags(args []string, stderr io.Writer) (*options, error) {
@@ -95,6 +97,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.Float64Var(&o.weightDecay, "weight-decay", 0, "weight decay (L2 in the gradient; decoupled for adamw, whose default is 0.01)")
 	fs.Float64Var(&o.l1, "l1", 0, "L1 penalty on the weights")
 	fs.Float64Var(&o.dropout, "dropout", -1, "dropout rate in [0, 1) (default: the model's: 0 for mlp and lenet, 0.25/0.5 for cnn)")
+	fs.IntVar(&o.shift, "shift", -1, "move each training image by up to this many pixels at random, a new offset every epoch (default: the model's: 0 for mlp and lenet, 1 for cnn)")
 	fs.Uint64Var(&o.seed, "seed", 1, "random seed (weights, shuffling, dropout, validation split)")
 	fs.StringVar(&o.data, "data", "", "folder holding the four IDX files (default: $"+datasets.DataEnv+"/NAME, else the cache folder)")
 	fs.StringVar(&o.dataset, "dataset", "mnist", "data set: mnist or fashion")
@@ -146,6 +149,8 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		return nil, usageError(fs, "-dropout %g must be in [0, 1)", o.dropout)
 	case o.dataset != "mnist" && o.dataset != "fashion":
 		return nil, usageError(fs, "unknown dataset %q (want mnist or fashion)", o.dataset)
+	case o.set["shift"] && (o.shift < 0 || o.shift > 8):
+		return nil, usageError(fs, "-shift %d must be 0 to 8 pixels", o.shift)
 	case o.val < 0 || o.trainLimit < 0 || o.patience < 0:
 		return nil, usageError(fs, "-val, -train-limit and -patience must not be negative")
 	case o.eval && o.load == "":
@@ -173,6 +178,9 @@ func (o *options) resolveDefaults() {
 	}
 	if o.schedule == "" {
 		o.schedule = d.schedule
+	}
+	if o.shift < 0 {
+		o.shift = d.shift
 	}
 	if o.save == "" {
 		o.save = "mnist-" + o.model + ".bin"
@@ -213,6 +221,7 @@ type result struct {
 	Optimizer       string    `json:"optimizer"`
 	LR              float64   `json:"lr"`
 	Schedule        string    `json:"schedule"`
+	Shift           int       `json:"shift"`
 	Seed            uint64    `json:"seed"`
 	Params          int       `json:"params"`
 	TrainSamples    int       `json:"train_samples"`
@@ -279,7 +288,7 @@ func train(o *options, stdout, stderr io.Writer) error {
 	testSet.Mean, testSet.Std = trainSet.Mean, trainSet.Std
 	loss := backprop.NewSoftmaxCrossEntropy()
 	res := result{Model: o.model, Dataset: set.Name, Epochs: o.epochs, Batch: o.batch, Optimizer: o.optimizer,
-		LR: o.lr, Schedule: o.schedule, Seed: o.seed, Params: nn.NumParams(model.Params()), GOMAXPROCS: runtime.GOMAXPROCS(0)}
+		LR: o.lr, Schedule: o.schedule, Shift: o.shift, Seed: o.seed, Params: nn.NumParams(model.Params()), GOMAXPROCS: runtime.GOMAXPROCS(0)}
 	if o.model == "mlp" && o.load == "" {
 		res.Hidden = o.hiddenSizes
 	}
@@ -310,6 +319,16 @@ func train(o *options, stdout, stderr io.Writer) error {
 		}
 	}
 	res.TrainSamples = trainData.Len()
+	if o.shift > 0 {
+		// Shifted in: the background, pixel value 0 after standardising.
+		fill := float32(0)
+		if trainSet.Std != 0 {
+			fill = -trainSet.Mean / trainSet.Std
+		}
+		if trainData, err = datasets.NewRandomShift(trainData, o.shift, fill, rand.New(rand.NewPCG(o.seed, 3))); err != nil {
+			return err
+		}
+	}
 
 	wd := o.weightDecay
 	if !o.set["weight-decay"] {
@@ -339,8 +358,8 @@ func train(o *options, stdout, stderr io.Writer) error {
 	}
 
 	fmt.Fprintf(stdout, "%s: %d training, %d validation, %d test images from %s\n", set.Name, trainData.Len(), o.val, testSet.Len(), dir)
-	fmt.Fprintf(stdout, "model %s (%d parameters), %s lr %g, schedule %s, batch %d, %d epochs, GOMAXPROCS %d\n",
-		o.model, res.Params, o.optimizer, o.lr, o.schedule, o.batch, o.epochs, res.GOMAXPROCS)
+	fmt.Fprintf(stdout, "model %s (%d parameters), %s lr %g, schedule %s, batch %d, shift %d, %d epochs, GOMAXPROCS %d\n",
+		o.model, res.Params, o.optimizer, o.lr, o.schedule, o.batch, o.shift, o.epochs, res.GOMAXPROCS)
 	hist, err := backprop.Fit(tr, trainData, cfg)
 	if err != nil {
 		return err

@@ -45,6 +45,8 @@ func TestInvalidFlagsExitTwoWithUsage(t *testing.T) {
 		{[]string{"-hidden", "128,x"}, `hidden size "x"`},
 		{[]string{"-dropout", "1"}, "-dropout 1 must be in [0, 1)"},
 		{[]string{"-dropout", "-0.5"}, "-dropout -0.5 must be in [0, 1)"},
+		{[]string{"-shift", "-1"}, "-shift -1 must be 0 to 8 pixels"},
+		{[]string{"-shift", "9"}, "-shift 9 must be 0 to 8 pixels"},
 		{[]string{"-lr", "0"}, "-lr 0 must be a positive number"},
 		{[]string{"-lr", "NaN"}, "-lr NaN must be a positive number"},
 		{[]string{"-l1", "Inf"}, "must be finite and not negative"},
