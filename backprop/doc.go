@@ -45,4 +45,33 @@
 // central finite differences and report the worst relative error and where
 // it occurred; see [CheckLayer] for the error measure and the tolerances that
 // float32 arithmetic allows.
+//
+// # Conventions
+//
+//   - Ownership. The tensor a [Loss]'s Backward returns belongs to the loss
+//     and is valid until its next Forward; [Trainer.Output] belongs to the
+//     model's last layer and is valid until the next forward pass. Neither
+//     may be modified. The batch tensors passed to [Trainer.Step] are the
+//     caller's; the model's first layer may keep a reference to x until the
+//     step's backward pass is done.
+//   - Allocation. After the first step, [Trainer.Step] and
+//     [Trainer.StepSparse] allocate nothing, and neither do a loss's Forward
+//     and Backward; [Fit] allocates its batch tensors once per run.
+//     [Evaluate] allocates its batch tensors on every call, and the gradient
+//     checkers allocate freely: they are for tests.
+//   - Errors. A Trainer without a model, loss or optimizer, a [Config] with
+//     no epochs or batch size, a data set that does not fit the model, and a
+//     NaN or infinite loss or gradient are returned as errors that name the
+//     step, layer and parameter where they can.
+//   - Panics. Shapes a programmer wired wrongly by hand panic with a message
+//     naming the loss and the shapes: a target that does not fit the
+//     prediction, a class index out of range, a Backward before any Forward,
+//     [Evaluate] on a data set whose samples do not fit the model, and
+//     [NewHuber] with a threshold that is not positive.
+//   - Determinism. Every random choice (shuffling, the checkers' projections)
+//     comes from a seed in [Config] or [CheckOptions]: the same seeds give
+//     bit-identical results.
+//
+// docs/architecture.md follows one mini-batch through Step; docs/backprop.md
+// derives every loss's gradient and explains the checkers' error measure.
 package backprop

@@ -86,3 +86,33 @@ func ExampleCheckLayer() {
 	fmt.Printf("checked %d elements (8 inputs, 12 weights, 3 biases), passed: %v\n", res.Checked, res.MaxRelErr < 1e-2)
 	// Output: checked 23 elements (8 inputs, 12 weights, 3 biases), passed: true
 }
+
+// CheckModel checks the gradients of a whole model under a loss, for the
+// input and for every parameter of every layer.
+func ExampleCheckModel() {
+	rng := rand.New(rand.NewPCG(4, 0))
+	model, err := nn.NewSequential(nn.Shape{3}, rng,
+		layers.NewDense(3, 4), layers.NewTanh(), layers.NewDense(4, 2))
+	if err != nil {
+		panic(err)
+	}
+	x := nn.NewTensor(5, 3)
+	for i := range x.Float32s() {
+		x.Float32s()[i] = float32(rng.NormFloat64())
+	}
+	y := nn.FromSlice([]float32{0, 1, 1, 0, 1}, 5) // class indices
+	res := backprop.CheckModel(model, backprop.NewSoftmaxCrossEntropy(), x, y, backprop.CheckOptions{Seed: 1})
+	fmt.Printf("checked %d elements (15 inputs, %d parameters), passed: %v\n",
+		res.Checked, nn.NumParams(model.Params()), res.MaxRelErr < 1e-2)
+	// Output: checked 41 elements (15 inputs, 26 parameters), passed: true
+}
+
+// CheckLoss checks a loss's gradient with respect to the prediction; the
+// losses compute in float64, so a much tighter check than the default holds.
+func ExampleCheckLoss() {
+	pred := nn.FromSlice([]float32{0.5, -1.5, 2.2, 0.25}, 4, 1) // residuals 0.5, −1.5, 1.2, −0.75: away from the kinks at ±δ
+	target := nn.FromSlice([]float32{0, 0, 1, 1}, 4, 1)
+	res := backprop.CheckLoss(backprop.NewHuber(1), pred, target, backprop.CheckOptions{Eps: 1e-3, Floor: 1e-6})
+	fmt.Printf("checked %d elements, max relative error below 1e-5: %v\n", res.Checked, res.MaxRelErr < 1e-5)
+	// Output: checked 4 elements, max relative error below 1e-5: true
+}

@@ -34,4 +34,7 @@
 // Forward or Backward is a programmer error and panics with a message naming
 // the layer and the shapes; a layer that cannot accept its input shape says
 // so from Build, as an error.
+//
+// docs/backprop.md derives every layer's backward pass in the symbols of
+// these files, and docs/custom-models.md shows how to write a new layer.
 package layers

@@ -21,4 +21,7 @@
 //     shapes. I/O and bad data are returned as errors, never panics.
 //   - Randomness comes from an explicit *rand.Rand (math/rand/v2): the same seed
 //     gives bit-identical weights. Nothing in descent reads global state.
+//
+// docs/architecture.md follows a mini-batch through these types, and
+// docs/custom-models.md uses them from a program of its own.
 package nn

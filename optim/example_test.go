@@ -2,6 +2,7 @@ package optim_test
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/descent-ml/descent/nn"
 	"github.com/descent-ml/descent/optim"
@@ -142,4 +143,149 @@ func ExampleL2() {
 	loss += optim.L2(optim.Weights(params), 0.1)
 	fmt.Printf("regularised loss %.2f, dW %v, db %v\n", loss, w.GradData(), b.GradData())
 	// Output: regularised loss 0.55, dW [0.1 0.2 -0.1 0], db [0 0]
+}
+
+// Nesterov momentum evaluates the gradient where momentum is about to take
+// the parameters: with μ = 0.9 it settles on the minimum of the same
+// problem with less overshoot than heavy-ball momentum.
+func ExampleNewSGD_nesterov() {
+	target := []float32{3, -1}
+	for _, nesterov := range []bool{false, true} {
+		p := nn.NewParam("theta", 2)
+		opt, err := optim.NewSGD([]*nn.Param{p}, optim.SGDConfig{LR: 0.05, Momentum: 0.9, Nesterov: nesterov})
+		if err != nil {
+			panic(err)
+		}
+		peak := float32(0)
+		for range 200 {
+			p.ZeroGrad()
+			for i, th := range p.Data() {
+				p.GradData()[i] += 2 * (th - target[i])
+			}
+			opt.Step()
+			peak = max(peak, p.Data()[0])
+		}
+		fmt.Printf("nesterov %-5v: θ = [%.4f %.4f], furthest θ₀ reached %.2f\n", nesterov, p.Data()[0], p.Data()[1], peak)
+	}
+	// Output:
+	// nesterov false: θ = [3.0000 -1.0000], furthest θ₀ reached 4.81
+	// nesterov true : θ = [3.0000 -1.0000], furthest θ₀ reached 4.18
+}
+
+// AdaGrad divides each element's step by the root of its summed squared
+// gradients, so its first step is γ·sign(g) whatever the gradient's size,
+// and later steps shrink as the sum grows.
+func ExampleAdaGrad() {
+	p := nn.NewParam("w", 2)
+	opt, err := optim.NewAdaGrad([]*nn.Param{p}, optim.DefaultAdaGrad()) // γ = 0.01
+	if err != nil {
+		panic(err)
+	}
+	for step := 1; step <= 3; step++ {
+		copy(p.GradData(), []float32{0.001, 100}) // the same gradient every step
+		before := append([]float32(nil), p.Data()...)
+		opt.Step()
+		fmt.Printf("step %d moves w by [%.5f %.5f]\n", step, p.Data()[0]-before[0], p.Data()[1]-before[1])
+	}
+	// Output:
+	// step 1 moves w by [-0.01000 -0.01000]
+	// step 2 moves w by [-0.00707 -0.00707]
+	// step 3 moves w by [-0.00577 -0.00577]
+}
+
+// RMSprop divides by a running root mean square instead of AdaGrad's
+// growing sum, so a constant gradient keeps a steady step. With α = 0.99
+// the average starts at (1 − α)·g², which makes the first steps 10γ.
+func ExampleRMSprop() {
+	p := nn.NewParam("w", 2)
+	opt, err := optim.NewRMSprop([]*nn.Param{p}, optim.DefaultRMSprop()) // γ = 0.01, α = 0.99
+	if err != nil {
+		panic(err)
+	}
+	for step := 1; step <= 300; step++ {
+		copy(p.GradData(), []float32{0.001, 100})
+		before := append([]float32(nil), p.Data()...)
+		opt.Step()
+		if step == 1 || step == 10 || step == 300 {
+			fmt.Printf("step %3d moves w by [%.4f %.4f]\n", step, p.Data()[0]-before[0], p.Data()[1]-before[1])
+		}
+	}
+	// Output:
+	// step   1 moves w by [-0.1000 -0.1000]
+	// step  10 moves w by [-0.0323 -0.0323]
+	// step 300 moves w by [-0.0103 -0.0103]
+}
+
+// AdaDelta needs no learning rate to set the scale of its steps (γ = 1 by
+// default): it multiplies the gradient by the ratio of the RMS of its past
+// updates to the RMS of its gradients. The updates start at √ε-sized steps
+// and grow as they accumulate.
+func ExampleAdaDelta() {
+	target := []float32{3, -1}
+	p := nn.NewParam("theta", 2)
+	opt, err := optim.NewAdaDelta([]*nn.Param{p}, optim.DefaultAdaDelta()) // γ = 1, ρ = 0.9, ε = 1e-6
+	if err != nil {
+		panic(err)
+	}
+	for step := 1; step <= 3000; step++ {
+		p.ZeroGrad()
+		for i, th := range p.Data() {
+			p.GradData()[i] += 2 * (th - target[i])
+		}
+		opt.Step()
+		if step == 1 || step == 100 || step == 3000 {
+			fmt.Printf("step %4d: θ = [%.4f %.4f]\n", step, p.Data()[0], p.Data()[1])
+		}
+	}
+	// Output:
+	// step    1: θ = [0.0032 -0.0032]
+	// step  100: θ = [0.3861 -0.3488]
+	// step 3000: θ = [3.0000 -1.0000]
+}
+
+// AdamW decays the weights directly, θ ← θ − γλθ, before the Adam step
+// (Adam's WeightDecay instead adds λθ to the gradient, where the adaptive
+// denominator then rescales it). Without a gradient the two differ
+// plainly: AdamW shrinks θ by the factor 1 − γλ each step, Adam moves it
+// by about γ whatever its size.
+func ExampleNewAdamW() {
+	for _, name := range []string{"Adam", "AdamW"} {
+		p := nn.NewParam("w", 2)
+		copy(p.Data(), []float32{10, 0.1})
+		cfg := optim.DefaultAdam()
+		cfg.LR, cfg.WeightDecay = 0.01, 0.1
+		newOpt := optim.NewAdam
+		if name == "AdamW" {
+			newOpt = optim.NewAdamW
+		}
+		opt, err := newOpt([]*nn.Param{p}, cfg)
+		if err != nil {
+			panic(err)
+		}
+		for range 10 {
+			p.ZeroGrad() // the loss's gradient is zero: only the decay acts
+			opt.Step()
+		}
+		fmt.Printf("%-5s after 10 steps: w = [%.4f %.4f]\n", name, p.Data()[0], p.Data()[1])
+	}
+	// Output:
+	// Adam  after 10 steps: w = [9.9000 0.0076]
+	// AdamW after 10 steps: w = [9.9004 0.0990]
+}
+
+// ClipValue clamps every gradient element to [−v, v]; unlike ClipNorm it
+// changes the gradient's direction. A NaN is reported, not clamped.
+func ExampleClipValue() {
+	w := nn.NewParam("W", 2, 2)
+	copy(w.GradData(), []float32{0.5, -3, 2, 0.1})
+	if err := optim.ClipValue([]*nn.Param{w}, 1); err != nil {
+		panic(err)
+	}
+	fmt.Println("clipped:", w.GradData())
+
+	w.GradData()[1] = float32(math.NaN())
+	fmt.Println(optim.ClipValue([]*nn.Param{w}, 1))
+	// Output:
+	// clipped: [0.5 -1 1 0.1]
+	// optim: ClipValue: parameter 0 (W[2 2]): gradient is NaN at index 1
 }

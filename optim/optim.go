@@ -1,12 +1,3 @@
-// Package optim holds the gradient-descent family: optimizers that update
-// parameters from their gradients, gradient clipping, L1/L2 regularisation
-// and learning-rate schedules.
-//
-// An optimizer is built over a fixed list of parameters and keeps its state
-// (moments, step counts) per parameter. Step reads each [nn.Param].Grad and
-// updates [nn.Param].Value in place; it neither clears nor otherwise changes
-// the gradients (call [nn.ZeroGrads] or Sequential.ZeroGrad before the next
-// backward pass). After the first Step, Step allocates nothing.
 package optim
 
 import "github.com/descent-ml/descent/nn"
