@@ -35,6 +35,10 @@ type BatchInfo struct {
 	Samples int
 	// Elapsed is the time since the epoch started.
 	Elapsed time.Duration
+	// Skipped reports that the step was skipped because of a non-finite
+	// loss or gradient ([Trainer.SkipNonFinite]); Loss is then that loss,
+	// and RunningLoss and Samples leave the batch out.
+	Skipped bool
 }
 
 // EpochInfo describes the epoch just completed.
@@ -197,6 +201,7 @@ func (p *ProgressBar) OnBatchEnd(b BatchInfo) {
 			progressbar.OptionSetRenderBlankState(false),
 			progressbar.OptionOnCompletion(func() { fmt.Fprintln(w) }),
 		)
+		_ = p.bar.Add(b.Batch) // a Fit resumed in the middle of an epoch
 	}
 	rate := 0.0
 	if s := b.Elapsed.Seconds(); s > 0 {
@@ -226,6 +231,8 @@ func (p *ProgressBar) OnEpochEnd(EpochInfo) (bool, error) {
 type Log struct {
 	// W receives the table.
 	W io.Writer
+
+	started bool
 }
 
 // NewLog returns a Log writing to w.
@@ -234,9 +241,11 @@ func NewLog(w io.Writer) *Log { return &Log{W: w} }
 // OnBatchEnd does nothing.
 func (l *Log) OnBatchEnd(BatchInfo) {}
 
-// OnEpochEnd prints the epoch's line, and the header first at epoch 0.
+// OnEpochEnd prints the epoch's line, and the header first at epoch 0 and
+// at the first epoch it sees (that of a resumed Fit).
 func (l *Log) OnEpochEnd(e EpochInfo) (bool, error) {
-	if e.Epoch == 0 {
+	if e.Epoch == 0 || !l.started {
+		l.started = true
 		if _, err := fmt.Fprintf(l.W, "%5s %9s %9s %9s %9s %9s %8s %10s\n",
 			"epoch", "loss", "acc", "val_loss", "val_acc", "lr", "time", "samples/s"); err != nil {
 			return false, fmt.Errorf("backprop: log: %w", err)

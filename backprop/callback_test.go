@@ -107,7 +107,7 @@ func TestFitCallbackStopAndError(t *testing.T) {
 
 	failing := &recorder{err: errors.New("disk full")}
 	h, err = Fit(tr, d, Config{Epochs: 5, BatchSize: 4, Callbacks: []Callback{failing}})
-	require.EqualError(t, err, "backprop: Fit: epoch 0: disk full")
+	require.EqualError(t, err, "backprop: Fit: epoch 1/5: disk full")
 	require.Len(t, h.Epochs, 1)
 }
 

@@ -134,7 +134,8 @@ func TestFitNaNFromHugeLearningRate(t *testing.T) {
 	h, err := Fit(tr, dataset(t, x, y), Config{Epochs: 5, BatchSize: 8, Callbacks: []Callback{keep}})
 	require.Error(t, err)
 	// The failing step is named by epoch, batch and step.
-	require.Regexp(t, `^backprop: Fit: epoch \d+, batch \d+: backprop: step \d+: (loss is|gradient of)`, err.Error())
+	require.Regexp(t, `^backprop: epoch \d+/5, batch \d+/4, step \d+: non-finite (loss|gradient in layer \d \(Dense\) parameter "[Wb]": element \d+ is) (NaN|[+-]Inf); parameters not updated$`, err.Error())
+	require.ErrorIs(t, err, ErrNonFinite)
 	require.Contains(t, err.Error(), fmt.Sprintf("step %d:", tr.Steps()))
 	require.Greater(t, tr.Steps(), 1, "the first steps are finite")
 	require.Len(t, keep.batches, tr.Steps()-1)
@@ -278,12 +279,12 @@ func TestEarlyStopping(t *testing.T) {
 		m := model(t, 2, 1, layers.NewDense(2, 2))
 		tr := &Trainer{Model: m, Loss: NewSoftmaxCrossEntropy(), Optimizer: sgd(t, m, 0.1)}
 		_, err := Fit(tr, d, Config{Epochs: 2, BatchSize: 4, Callbacks: []Callback{&EarlyStopping{}}})
-		require.EqualError(t, err, "backprop: Fit: epoch 0: backprop: EarlyStopping monitors val_loss but Fit has no validation set")
+		require.EqualError(t, err, "backprop: Fit: epoch 1/2: backprop: EarlyStopping monitors val_loss but Fit has no validation set")
 		_, err = Fit(tr, d, Config{Epochs: 2, BatchSize: 4, Callbacks: []Callback{&EarlyStopping{Monitor: "f1"}}})
-		require.EqualError(t, err, `backprop: Fit: epoch 0: backprop: EarlyStopping: unknown metric "f1" (want loss, accuracy, val_loss or val_accuracy)`)
+		require.EqualError(t, err, `backprop: Fit: epoch 1/2: backprop: EarlyStopping: unknown metric "f1" (want loss, accuracy, val_loss or val_accuracy)`)
 		tr.Loss = NewMSE()
 		_, err = Fit(tr, dataset(t, nn.NewTensor(4, 2), nn.NewTensor(4, 2)), Config{Epochs: 2, BatchSize: 4,
 			Callbacks: []Callback{&EarlyStopping{Monitor: "accuracy"}}})
-		require.EqualError(t, err, "backprop: Fit: epoch 0: backprop: EarlyStopping monitors accuracy but the loss does not score predictions")
+		require.EqualError(t, err, "backprop: Fit: epoch 1/2: backprop: EarlyStopping monitors accuracy but the loss does not score predictions")
 	})
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"time"
 
 	"gorgonia.org/tensor"
@@ -43,14 +44,86 @@ type Trainer struct {
 	// rank ≥ 2, not biases) to the loss, and their gradients to the
 	// gradients (see [optim.L1], [optim.L2]).
 	L1, L2 float64
+	// SkipNonFinite changes what a step does with a NaN or infinite loss or
+	// gradient: instead of returning a [*NonFiniteError], it zeroes the
+	// gradients, counts the step in [Trainer.Skipped] and returns the loss
+	// with a nil error, so that training goes on with the next batch. The
+	// parameters are not updated either way. [Fit] leaves skipped batches
+	// out of the epoch's loss and accuracy and counts them in
+	// [EpochStats.Skipped].
+	SkipNonFinite bool
 
 	steps    int
+	skipped  int
+	lastSkip *NonFiniteError
 	params   []*nn.Param
 	weights  []*nn.Param
-	names    []string // names[i] describes params[i] for error messages
+	where    []paramWhere // where[i] locates params[i] for error messages
 	out      *tensor.Dense
 	gradNorm float64
 }
+
+// paramWhere is a parameter's layer index and kind, for error messages.
+type paramWhere struct {
+	layer int
+	kind  string
+}
+
+// ErrNonFinite is wrapped by every [*NonFiniteError], so that a caller can
+// test errors.Is(err, backprop.ErrNonFinite).
+var ErrNonFinite = errors.New("non-finite loss or gradient")
+
+// NonFiniteError reports a training step whose loss or gradient held a NaN
+// or an infinity. The step made no update: the parameters keep the values
+// they had before it. Its message names the step, the epoch and batch when
+// [Fit] ran it, and the first layer and parameter where a non-finite
+// gradient appeared:
+//
+//	backprop: epoch 3/10, batch 1250/1875, step 5000: non-finite gradient in layer 2 (Dense) parameter "W": element 17 is NaN; parameters not updated
+type NonFiniteError struct {
+	// Step is the step's number, counted from 1 over the Trainer's life.
+	Step int
+	// Epoch and Batch locate the step in a Fit, counting from 0 (the
+	// message counts from 1, as the progress bar does), out of Epochs and
+	// Batches; all four are 0 for a step run outside Fit.
+	Epoch, Epochs, Batch, Batches int
+	// Layer is the index in the model of the layer whose parameter has the
+	// first non-finite gradient element, and −1 when the loss itself is not
+	// finite.
+	Layer int
+	// Kind is that layer's Spec().Kind; Param the parameter's name; Index
+	// the position of the first non-finite element in its gradient.
+	Kind, Param string
+	Index       int
+	// Value is the non-finite value found: the element, or the loss.
+	Value float64
+	// Penalty reports that the loss became non-finite only when the L1/L2
+	// penalty was added to it (the weights themselves hold an infinity).
+	Penalty bool
+}
+
+// Error describes the step, where the value appeared and what it was.
+func (e *NonFiniteError) Error() string {
+	var b strings.Builder
+	b.WriteString("backprop: ")
+	if e.Epochs > 0 {
+		fmt.Fprintf(&b, "epoch %d/%d, batch %d/%d, ", e.Epoch+1, e.Epochs, e.Batch+1, e.Batches)
+	}
+	fmt.Fprintf(&b, "step %d: ", e.Step)
+	switch {
+	case e.Layer >= 0:
+		fmt.Fprintf(&b, "non-finite gradient in layer %d (%s) parameter %q: element %d is %g", e.Layer, e.Kind, e.Param, e.Index, e.Value)
+	case e.Penalty:
+		fmt.Fprintf(&b, "non-finite loss %g once the L1/L2 penalty is added", e.Value)
+	default:
+		fmt.Fprintf(&b, "non-finite loss %g", e.Value)
+	}
+	b.WriteString("; parameters not updated")
+	return b.String()
+}
+
+// Unwrap returns [ErrNonFinite].
+func (e *NonFiniteError) Unwrap() error { return ErrNonFinite }
 
 // Step performs one training step on the batch x with targets y:
 //
@@ -65,10 +138,13 @@ type Trainer struct {
 //  8. Optimizer.Step().
 //
 // It returns the loss of the batch, penalties included, before the update.
-// A loss or a gradient that is NaN or infinite returns an error naming the
-// step (counted from 1 over the Trainer's life) and, for a gradient, the
-// layer, parameter and index; the optimizer step is then not taken, so the
-// parameters keep their values.
+// Between steps 6 and 7 one read of the gradients checks that they are all
+// finite (fused with the global norm when ClipNorm is the only clipping);
+// a loss or a gradient that is NaN or infinite returns a
+// [*NonFiniteError] naming the step (counted from 1 over the Trainer's
+// life) and, for a gradient, the layer, parameter and index. The optimizer
+// step is then not taken, so the parameters keep their values; with
+// SkipNonFinite the gradients are zeroed and the error is nil instead.
 func (t *Trainer) Step(x, y *tensor.Dense) (loss float64, err error) {
 	if err := t.begin(); err != nil {
 		return 0, err
@@ -107,9 +183,10 @@ func (t *Trainer) begin() error {
 
 // finish carries out steps 3 to 8 on t.out, the output of the forward pass.
 func (t *Trainer) finish(y *tensor.Dense) (loss float64, err error) {
+	t.gradNorm = math.NaN()
 	loss = t.Loss.Forward(t.out, y)
-	if math.IsNaN(loss) || math.IsInf(loss, 0) {
-		return loss, fmt.Errorf("backprop: step %d: loss is %g; parameters not updated", t.steps, loss)
+	if !finite(loss) {
+		return loss, t.nonFinite(&NonFiniteError{Step: t.steps, Layer: -1, Value: loss})
 	}
 	t.Model.BackwardParams(t.Loss.Backward())
 	if t.L1 > 0 {
@@ -118,29 +195,61 @@ func (t *Trainer) finish(y *tensor.Dense) (loss float64, err error) {
 	if t.L2 > 0 {
 		loss += optim.L2(t.weights, t.L2)
 	}
-	if err := t.checkGrads(); err != nil {
-		return loss, err
+	// The one extra read of the gradients: with ClipNorm alone, the global
+	// norm Σg² (in float64, where squares of float32 values cannot
+	// overflow) is finite exactly when every element is, so it serves as
+	// the check; otherwise allFinite checks before ClipValue can hide an
+	// infinity by clamping it.
+	fused := t.ClipNorm > 0 && t.ClipValue == 0
+	if fused {
+		t.gradNorm = optim.GradNorm(t.params)
+		if !finite(t.gradNorm) {
+			return loss, t.nonFinite(t.findNonFinite())
+		}
+	} else if !t.gradsFinite() {
+		return loss, t.nonFinite(t.findNonFinite())
+	}
+	if !finite(loss) {
+		return loss, t.nonFinite(&NonFiniteError{Step: t.steps, Layer: -1, Value: loss, Penalty: true})
 	}
 	if t.ClipValue > 0 {
 		if err := optim.ClipValue(t.params, t.ClipValue); err != nil {
 			return loss, fmt.Errorf("backprop: step %d: %w", t.steps, err)
 		}
 	}
-	t.gradNorm = math.NaN()
 	if t.ClipNorm > 0 {
-		if t.gradNorm, err = optim.ClipNorm(t.params, t.ClipNorm); err != nil {
+		if fused {
+			optim.ClipToNorm(t.params, t.gradNorm, t.ClipNorm)
+		} else if t.gradNorm, err = optim.ClipNorm(t.params, t.ClipNorm); err != nil {
 			return loss, fmt.Errorf("backprop: step %d: %w", t.steps, err)
 		}
-	}
-	if math.IsNaN(loss) || math.IsInf(loss, 0) {
-		return loss, fmt.Errorf("backprop: step %d: loss with penalty is %g; parameters not updated", t.steps, loss)
 	}
 	t.Optimizer.Step()
 	return loss, nil
 }
 
+// nonFinite ends a step that met a non-finite value: it returns e, or with
+// SkipNonFinite zeroes the gradients, counts the step and returns nil.
+func (t *Trainer) nonFinite(e *NonFiniteError) error {
+	if !t.SkipNonFinite {
+		return e
+	}
+	t.Model.ZeroGrad()
+	t.skipped++
+	t.lastSkip = e
+	return nil
+}
+
 // Steps returns the number of steps attempted so far.
 func (t *Trainer) Steps() int { return t.steps }
+
+// Skipped returns the number of steps skipped so far because of a
+// non-finite loss or gradient (only with SkipNonFinite).
+func (t *Trainer) Skipped() int { return t.skipped }
+
+// LastSkipped describes the last step skipped with SkipNonFinite, or is
+// nil if none was.
+func (t *Trainer) LastSkipped() *NonFiniteError { return t.lastSkip }
 
 // Output returns the model's output for the batch of the last step (Step or
 // StepSparse), before that step's update. It is owned by the model's last
@@ -167,33 +276,49 @@ func (t *Trainer) init() error {
 		t.params = []*nn.Param{}
 	}
 	t.weights = optim.Weights(t.params)
-	t.names = t.names[:0]
+	t.where = t.where[:0]
 	for li, l := range t.Model.Layers {
-		for _, p := range l.Params() {
-			t.names = append(t.names, fmt.Sprintf("layer %d (%s) param %s", li, l.Spec().Kind, p.Name))
+		for range l.Params() {
+			t.where = append(t.where, paramWhere{li, l.Spec().Kind})
 		}
 	}
-	if len(t.names) != len(t.params) {
-		return fmt.Errorf("backprop: Trainer: the model has %d parameters but its layers list %d", len(t.params), len(t.names))
+	if len(t.where) != len(t.params) {
+		return fmt.Errorf("backprop: Trainer: the model has %d parameters but its layers list %d", len(t.params), len(t.where))
 	}
 	return nil
 }
 
 func finiteNonNeg(v float64) bool { return v >= 0 && !math.IsInf(v, 1) }
 
-// checkGrads returns an error naming the first non-finite gradient element.
-func (t *Trainer) checkGrads() error {
+func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
+
+// gradsFinite reports whether every gradient element is finite.
+func (t *Trainer) gradsFinite() bool {
+	for _, p := range t.params {
+		if p.Grad != nil && !allFinite(p.GradData()) {
+			return false
+		}
+	}
+	return true
+}
+
+// findNonFinite returns the error naming the first non-finite gradient
+// element, in parameter order; it is called only once one is known to
+// exist.
+func (t *Trainer) findNonFinite() *NonFiniteError {
 	for i, p := range t.params {
-		if p.Grad == nil || allFinite(p.GradData()) {
+		if p.Grad == nil {
 			continue
 		}
 		for j, g := range p.GradData() {
 			if g-g != 0 {
-				return fmt.Errorf("backprop: step %d: gradient of %s[%d] is %g; parameters not updated", t.steps, t.names[i], j, g)
+				return &NonFiniteError{Step: t.steps, Layer: t.where[i].layer, Kind: t.where[i].kind, Param: p.Name, Index: j, Value: float64(g)}
 			}
 		}
 	}
-	return nil
+	// Unreachable for float32 gradients, whose squares cannot overflow the
+	// float64 norm.
+	return &NonFiniteError{Step: t.steps, Layer: -1, Value: t.gradNorm}
 }
 
 // allFinite reports whether every element of g is finite. g − g is 0 for
@@ -249,6 +374,40 @@ type Config struct {
 	Schedule optim.Schedule
 	// Callbacks are called after every batch and every epoch, in order.
 	Callbacks []Callback
+
+	// Stop, if not nil, is looked at before every batch: once it is closed
+	// (a context's Done channel, say, canceled by SIGINT), Fit writes a
+	// checkpoint to Checkpoint (if set) and returns an error wrapping
+	// [ErrStopped]. The batch in progress is always finished first.
+	Stop <-chan struct{}
+	// Checkpoint, if not empty, is the file that Fit saves its complete
+	// state to (see [ReadCheckpoint] and Resume): when Stop ends it, and
+	// with CheckpointEvery n ≥ 1 also after every n-th epoch and after the
+	// last. The folder is created if missing. The file is replaced
+	// atomically, so a crash or a second interruption while it is written
+	// leaves the previous checkpoint whole. A checkpoint needs an optimizer
+	// that is an [optim.Stateful] and a schedule (if any) that is an
+	// encoding.BinaryMarshaler, as all of optim's are; Fit checks before
+	// training.
+	Checkpoint string
+	// CheckpointEvery is the number of epochs between checkpoints; 0 writes
+	// one only when Stop ends Fit.
+	CheckpointEvery int
+	// CheckpointMeta is stored in every checkpoint, for the application:
+	// its settings, to check on resuming that they are the same, say. The
+	// key [CheckpointKey] is reserved.
+	CheckpointMeta map[string][]byte
+	// Sources are random generators of the run that Fit does not own, such
+	// as a data augmentation's, whose state checkpoints save and Resume
+	// restores, in order.
+	Sources []*rand.PCG
+	// Resume, if set, is a checkpoint to carry on from: Fit copies its
+	// weights into the Trainer's model (which must have the same layers),
+	// restores the optimizer, schedule, generators and callbacks, and goes
+	// on from its epoch and batch with its history. The data set, batch
+	// size, Shuffle and DropLast must be those of the run that wrote it.
+	// Epochs may differ: a finished run can be given more epochs.
+	Resume *Checkpoint
 }
 
 // EpochStats are the measurements of one epoch.
@@ -274,6 +433,10 @@ type EpochStats struct {
 	Seconds float64
 	// SamplesPerSec is the training throughput.
 	SamplesPerSec float64
+	// Skipped is the number of batches skipped because of a non-finite
+	// loss or gradient (with [Trainer.SkipNonFinite]); they count in
+	// neither Loss nor Accuracy.
+	Skipped int
 }
 
 // Metric returns the named metric: "loss", "accuracy", "val_loss" or
@@ -320,10 +483,15 @@ func (h History) Last() (EpochStats, bool) {
 //   - cfg.Schedule gives the next learning rate to the optimizer;
 //   - callbacks' OnEpochEnd run; if one asks to stop, Fit returns after it.
 //
-// An error from a step (a NaN loss or gradient) or from a callback stops
-// Fit; it is returned wrapped with the epoch and batch, together with the
-// history of the epochs completed before it. The same seeds (model, Seed)
-// give bit-identical weights.
+// An error from a step (a [*NonFiniteError], with its epoch and batch
+// filled in) or from a callback stops Fit; it is returned together with the
+// history of the epochs completed before it. With [Trainer.SkipNonFinite] a
+// batch with a non-finite loss or gradient is skipped instead. The same
+// seeds (model, Seed) give bit-identical weights.
+//
+// cfg.Stop stops Fit between batches, cfg.Checkpoint saves its state and
+// cfg.Resume carries on from a saved state: a run stopped and resumed ends
+// with the weights of a run never stopped.
 func Fit(t *Trainer, train datasets.Dataset, cfg Config) (History, error) {
 	if err := checkFit("Fit", t, cfg); err != nil {
 		return History{}, err
@@ -389,58 +557,104 @@ func fit(name string, t *Trainer, train feed, cfg Config) (History, error) {
 	if t.Optimizer == nil {
 		return h, fmt.Errorf("backprop: %s: Trainer has no Optimizer", name)
 	}
+	var shuffle *rand.PCG
 	var rng *rand.Rand
 	if cfg.Shuffle {
-		rng = rand.New(rand.NewPCG(cfg.Seed, 0x5eed))
+		shuffle = rand.NewPCG(cfg.Seed, 0x5eed)
+		rng = rand.New(shuffle)
 	}
 	loader, err := datasets.NewLoader(train.samples(), cfg.BatchSize, cfg.Shuffle, cfg.DropLast, rng)
 	if err != nil {
 		return h, fmt.Errorf("backprop: %s: %w", name, err)
 	}
+	ck := &checkpointer{t: t, cfg: &cfg, samples: train.samples(), shuffle: shuffle, loader: loader}
+	if cfg.Checkpoint != "" || cfg.Resume != nil {
+		if err := ck.check(); err != nil {
+			return h, fmt.Errorf("backprop: %s: %w", name, err)
+		}
+	}
+	if cfg.CheckpointEvery < 0 {
+		return h, fmt.Errorf("backprop: %s: CheckpointEvery %d must be ≥ 0", name, cfg.CheckpointEvery)
+	}
 	scorer, _ := t.Loss.(Scorer)
 	if cfg.Schedule != nil {
 		t.Optimizer.SetLR(cfg.Schedule.LR())
 	}
+	var pos position
+	if cfg.Resume != nil {
+		if pos, h, err = ck.restore(cfg.Resume); err != nil {
+			return History{}, fmt.Errorf("backprop: %s: resuming from %s: %w", name, cfg.Resume.Path, err)
+		}
+		if pos.done {
+			return h, nil
+		}
+	}
 
-	for epoch := 0; epoch < cfg.Epochs; epoch++ {
+	for epoch := pos.epoch; epoch < cfg.Epochs; epoch++ {
 		st := EpochStats{Epoch: epoch, LR: t.Optimizer.LR(), Accuracy: math.NaN(), ValLoss: math.NaN(), ValAccuracy: math.NaN()}
+		if err := ck.startEpoch(); err != nil {
+			return h, fmt.Errorf("backprop: %s: checkpoint: %w", name, err)
+		}
 		start := time.Now()
 		loader.Reset()
-		var lossSum float64
-		var samples, correct int
-		for bi := 0; ; bi++ {
+		// The epoch's sums so far: zero, or a resumed checkpoint's.
+		cur := position{epoch: epoch}
+		if epoch == pos.epoch && pos.batch > 0 {
+			cur = pos
+			for range pos.batch {
+				loader.Next()
+			}
+		}
+		elapsed := func() float64 { return cur.seconds + time.Since(start).Seconds() }
+		for bi := cur.batch; ; bi++ {
+			if stopped(cfg.Stop) {
+				cur.batch, cur.seconds = bi, elapsed()
+				return h, ck.stop(name, cur, h, loader.Batches())
+			}
 			idx, ok := loader.Next()
 			if !ok {
 				break
 			}
 			y := train.load(idx)
+			skipped := t.skipped
 			loss, err := train.step(t)
 			if err != nil {
-				return h, fmt.Errorf("backprop: %s: epoch %d, batch %d: %w", name, epoch, bi, err)
+				if nf, ok := err.(*NonFiniteError); ok {
+					nf.Epoch, nf.Epochs, nf.Batch, nf.Batches = epoch, cfg.Epochs, bi, loader.Batches()
+					return h, nf
+				}
+				return h, fmt.Errorf("backprop: %s: epoch %d/%d, batch %d/%d: %w", name, epoch+1, cfg.Epochs, bi+1, loader.Batches(), err)
 			}
-			if scorer != nil {
-				correct += scorer.Correct(t.Output(), y)
+			skip := t.skipped != skipped
+			if skip {
+				cur.skipped++
+				t.lastSkip.Epoch, t.lastSkip.Epochs, t.lastSkip.Batch, t.lastSkip.Batches = epoch, cfg.Epochs, bi, loader.Batches()
+			} else {
+				if scorer != nil {
+					cur.correct += scorer.Correct(t.Output(), y)
+				}
+				cur.lossSum += loss * float64(len(idx))
+				cur.samples += len(idx)
 			}
-			lossSum += loss * float64(len(idx))
-			samples += len(idx)
 			if len(cfg.Callbacks) > 0 {
 				info := BatchInfo{
 					Epoch: epoch, Epochs: cfg.Epochs, Batch: bi, Batches: loader.Batches(),
-					Size: len(idx), Loss: loss, RunningLoss: lossSum / float64(samples),
-					Samples: samples, Elapsed: time.Since(start),
+					Size: len(idx), Loss: loss, RunningLoss: cur.lossSum / float64(cur.samples),
+					Samples: cur.samples, Elapsed: time.Duration(elapsed() * float64(time.Second)), Skipped: skip,
 				}
 				for _, c := range cfg.Callbacks {
 					c.OnBatchEnd(info)
 				}
 			}
 		}
-		st.Seconds = time.Since(start).Seconds()
-		st.Loss = lossSum / float64(samples)
+		st.Seconds = elapsed()
+		st.Loss = cur.lossSum / float64(cur.samples)
+		st.Skipped = cur.skipped
 		if st.Seconds > 0 {
-			st.SamplesPerSec = float64(samples) / st.Seconds
+			st.SamplesPerSec = float64(cur.samples) / st.Seconds
 		}
 		if scorer != nil {
-			st.Accuracy = float64(correct) / float64(samples)
+			st.Accuracy = float64(cur.correct) / float64(cur.samples)
 		}
 		metric := st.Loss
 		if val != nil {
@@ -456,15 +670,47 @@ func fit(name string, t *Trainer, train feed, cfg Config) (History, error) {
 		for _, c := range cfg.Callbacks {
 			s, err := c.OnEpochEnd(info)
 			if err != nil {
-				return h, fmt.Errorf("backprop: %s: epoch %d: %w", name, epoch, err)
+				return h, fmt.Errorf("backprop: %s: epoch %d/%d: %w", name, epoch+1, cfg.Epochs, err)
 			}
 			stop = stop || s
+		}
+		last := stop || epoch+1 == cfg.Epochs
+		if n := cfg.CheckpointEvery; cfg.Checkpoint != "" && n > 0 && ((epoch+1)%n == 0 || last) {
+			if err := ck.save(position{epoch: epoch + 1, done: stop}, h, true); err != nil {
+				return h, fmt.Errorf("backprop: %s: after epoch %d/%d: %w", name, epoch+1, cfg.Epochs, err)
+			}
 		}
 		if stop {
 			break
 		}
 	}
 	return h, nil
+}
+
+// stopped reports whether the stop channel is closed (or has a value).
+func stopped(stop <-chan struct{}) bool {
+	if stop == nil {
+		return false
+	}
+	select {
+	case <-stop:
+		return true
+	default:
+		return false
+	}
+}
+
+// stop writes the checkpoint of a Fit stopped at pos (if it has a
+// checkpoint file) and returns the error Fit returns.
+func (c *checkpointer) stop(name string, pos position, h History, batches int) error {
+	where := fmt.Sprintf("in epoch %d/%d after batch %d/%d", pos.epoch+1, c.cfg.Epochs, pos.batch, batches)
+	if c.cfg.Checkpoint == "" {
+		return fmt.Errorf("backprop: %s: %w %s (no checkpoint file set)", name, ErrStopped, where)
+	}
+	if err := c.save(pos, h, false); err != nil {
+		return fmt.Errorf("backprop: %s: %w %s, but %w", name, ErrStopped, where, err)
+	}
+	return fmt.Errorf("backprop: %s: %w %s; checkpoint saved to %s", name, ErrStopped, where, c.cfg.Checkpoint)
 }
 
 // Evaluate runs the model in inference mode over d in batches of batchSize

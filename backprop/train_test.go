@@ -163,7 +163,7 @@ func TestStepNaNWeightIsReportedAndNotApplied(t *testing.T) {
 	before := snapshot(m.Params())
 	loss, err := tr.Step(x, y)
 	require.True(t, math.IsNaN(loss))
-	require.EqualError(t, err, "backprop: step 2: loss is NaN; parameters not updated")
+	require.EqualError(t, err, "backprop: step 2: non-finite loss NaN; parameters not updated")
 	requireSameBits(t, before, m.Params(), "after the failed step")
 }
 
@@ -190,7 +190,7 @@ func TestStepNaNGradientNamesParameter(t *testing.T) {
 	before := snapshot(m.Params())
 	loss, err := tr.Step(randTensor(rng, 1, 4, 3), randTensor(rng, 1, 4, 2))
 	require.False(t, math.IsNaN(loss))
-	require.EqualError(t, err, "backprop: step 1: gradient of layer 0 (Dense) param W[0] is NaN; parameters not updated")
+	require.EqualError(t, err, `backprop: step 1: non-finite gradient in layer 0 (Dense) parameter "W": element 0 is NaN; parameters not updated`)
 	requireSameBits(t, before, m.Params(), "after the failed step")
 }
 

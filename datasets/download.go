@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"hash"
 	"io"
@@ -19,9 +20,14 @@ import (
 	"github.com/schollz/progressbar/v3"
 )
 
-// MaxDownloadBytes bounds the size of one downloaded file (256 MiB); a
-// mirror that sends more is treated as failing.
+// MaxDownloadBytes bounds the size of one downloaded file (256 MiB) unless
+// [Downloader].MaxBytes says otherwise; a mirror that sends more is treated
+// as failing.
 const MaxDownloadBytes = 256 << 20
+
+// ErrChecksum is wrapped by the errors of [Downloader.Fetch] and
+// [IDXSet.Ensure] when a file does not match its published checksum.
+var ErrChecksum = errors.New("checksum mismatch")
 
 // Downloader fetches the files of an [IDXSet] from its mirrors. The zero
 // value downloads from the set's own mirrors with a default client and no
@@ -30,9 +36,11 @@ const MaxDownloadBytes = 256 << 20
 //
 // Every file is streamed to a temporary name in the destination folder
 // (.NAME.gz.*.part), hashed on the way, and renamed to its final name only
-// after its checksum matched (see [IDXFile]). A failed or interrupted
-// download, or a wrong checksum, removes the temporary file, so the final
-// name only ever holds a verified file and a retry starts clean.
+// after its checksum matched (see [IDXFile]). A failed download, or a wrong
+// checksum, removes the temporary file, so the final name only ever holds a
+// verified file. A temporary file left by a run that was killed is never
+// trusted: the next download of that file removes it and starts again from
+// the first byte (there is no resuming; the files are at most tens of MB).
 type Downloader struct {
 	// Client makes the requests. Nil means a client that gives up on a
 	// mirror that does not answer within 30 seconds (connection and response
@@ -44,8 +52,12 @@ type Downloader struct {
 	// Progress receives a progress bar per file; nil means silent.
 	Progress io.Writer
 	// Stall is how long a transfer may go without receiving a byte before
-	// the mirror is abandoned; 0 means 30 seconds.
+	// the mirror is abandoned; 0 means 30 seconds. It also bounds the wait
+	// for a mirror's first answer.
 	Stall time.Duration
+	// MaxBytes bounds the size of one file; a mirror that announces or sends
+	// more is abandoned. 0 means [MaxDownloadBytes].
+	MaxBytes int64
 }
 
 var defaultClient = &http.Client{Transport: &http.Transport{
@@ -55,42 +67,126 @@ var defaultClient = &http.Client{Transport: &http.Transport{
 	ResponseHeaderTimeout: 30 * time.Second,
 }}
 
-// Ensure makes sure dir holds the set's four files. Files already present,
-// gzipped or raw, are left alone (they are checked when loaded). Missing
-// ones are downloaded with d into dir, which is created if needed. With a
-// nil d nothing is downloaded and missing files are an error.
+// Ensure makes sure dir holds the set's four files, each matching its
+// checksums. Files already present, gzipped or raw, are verified (a file
+// whose IDXFile has no checksum is taken as it is); missing ones, and with a
+// non-nil d present ones that fail the check, are downloaded with d into
+// dir, which is created if needed. A verified download replaces a file that
+// failed the check. With a nil d nothing is downloaded, missing files are an
+// error and so is a file that fails the check: a damaged or foreign file is
+// never used.
 //
 // When files are still missing the error wraps [ErrMissing] and says which
 // files, in which folder, which mirrors were tried and what each answered,
-// and how to supply the files by hand.
+// and how to supply the files by hand. When a present file fails its check
+// and is not replaced, the error wraps [ErrChecksum] and names the file.
 func (s *IDXSet) Ensure(dir string, d *Downloader) error {
-	missing := s.Missing(dir)
-	if len(missing) == 0 {
+	var fetch []IDXFile
+	bad := map[string]string{} // file name → path of the copy that failed
+	var badReport strings.Builder
+	for _, f := range s.Files {
+		p, ok := s.Path(dir, f)
+		if !ok {
+			fetch = append(fetch, f)
+			continue
+		}
+		if err := verifyFile(p, f); err != nil {
+			bad[f.Name] = p
+			fetch = append(fetch, f)
+			fmt.Fprintf(&badReport, "  %v\n", err)
+		}
+	}
+	if len(fetch) == 0 {
 		return nil
 	}
 	if d == nil {
-		return s.missingError(dir, missing, "Downloading is off.\n")
+		if len(bad) > 0 {
+			return s.checksumError(dir, badReport.String(), "")
+		}
+		return s.missingError(dir, s.Missing(dir), "Downloading is off.\n")
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return s.missingError(dir, missing, fmt.Sprintf("Cannot create the folder: %v\n", err))
+		return s.missingError(dir, s.Missing(dir), fmt.Sprintf("Cannot create the folder: %v\n", err))
 	}
 	mirrors := d.Mirrors
 	if mirrors == nil {
 		mirrors = s.Mirrors
 	}
 	var report strings.Builder
-	for _, f := range s.Files {
-		if _, ok := s.Path(dir, f); ok {
+	stillBad := false
+	for _, f := range fetch {
+		err := d.Fetch(dir, f, mirrors)
+		if err != nil {
+			fmt.Fprintf(&report, "%v\n", err)
+			stillBad = stillBad || bad[f.Name] != ""
 			continue
 		}
-		if err := d.Fetch(dir, f, mirrors); err != nil {
-			fmt.Fprintf(&report, "%v\n", err)
+		// The verified download replaced the copy that failed, or was saved
+		// under the other name (raw or .gz); then that copy must go, or it
+		// would shadow the download (Path prefers .gz).
+		if p := bad[f.Name]; p != "" && verifyFile(p, f) != nil {
+			if err := os.Remove(p); err != nil {
+				fmt.Fprintf(&report, "%v\n", err)
+				stillBad = true
+			}
 		}
+	}
+	if stillBad {
+		return s.checksumError(dir, badReport.String(), report.String())
 	}
 	if missing := s.Missing(dir); len(missing) > 0 {
 		return s.missingError(dir, missing, report.String())
 	}
 	return nil
+}
+
+// checksumError explains that files in dir fail their checksums (detail,
+// one line each) and could not be replaced (report says why, if tried).
+func (s *IDXSet) checksumError(dir, detail, report string) error {
+	how := "Downloading is off: delete them, or allow downloading (the -download flag) to replace them."
+	if report != "" {
+		how = "Replacing them failed:\n" + report + "Delete them and supply the published files by hand."
+	}
+	return fmt.Errorf("datasets: %s: %w: files in %s are damaged or not %s's published ones:\n%s%s",
+		s.Name, ErrChecksum, dir, s.Name, detail, how)
+}
+
+// verifyFile checks the file at path against f's checksums, as a download
+// is checked. A file with no checksum to compare with passes.
+func verifyFile(path string, f IDXFile) error {
+	if f.SHA256 == "" && f.RawSHA256 == "" {
+		return nil
+	}
+	fh, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer fh.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, fh); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	if _, err := checkSums(fh, f, hex.EncodeToString(h.Sum(nil))); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return nil
+}
+
+// checkSums checks a file whose bytes have SHA-256 sum against f: it passes
+// when sum is f.SHA256, or when the SHA-256 of its decompressed content (read
+// from fh) is f.RawSHA256. It reports whether the file is gzip-compressed.
+func checkSums(fh *os.File, f IDXFile, sum string) (gz bool, err error) {
+	if sum == f.SHA256 {
+		return true, nil
+	}
+	raw, isGz, err := contentSHA256(fh)
+	if err != nil {
+		return false, fmt.Errorf("%w: SHA-256 %s, want %s, and the content cannot be read: %w", ErrChecksum, sum, f.SHA256, err)
+	}
+	if f.RawSHA256 == "" || raw != f.RawSHA256 {
+		return false, fmt.Errorf("%w: SHA-256 %s, want %s (or content SHA-256 %s, want %q)", ErrChecksum, sum, f.SHA256, raw, f.RawSHA256)
+	}
+	return isGz, nil
 }
 
 // EnsureMNIST makes sure dir holds MNIST's four files, downloading the
@@ -105,6 +201,7 @@ func (d *Downloader) Fetch(dir string, f IDXFile, mirrors []string) error {
 	if len(mirrors) == 0 {
 		return fmt.Errorf("datasets: %s.gz: no mirror to download from", f.Name)
 	}
+	removeStaleParts(dir, f.Name)
 	var errs []string
 	for _, m := range mirrors {
 		url := strings.TrimSuffix(m, "/") + "/" + f.Name + ".gz"
@@ -115,6 +212,21 @@ func (d *Downloader) Fetch(dir string, f IDXFile, mirrors []string) error {
 		errs = append(errs, fmt.Sprintf("  %s: %v", url, err))
 	}
 	return fmt.Errorf("datasets: %s.gz: every mirror failed:\n%s", f.Name, strings.Join(errs, "\n"))
+}
+
+// removeStaleParts removes the temporary files (.NAME.gz.*.part) that a
+// killed download of file name left in dir; they are never resumed.
+func removeStaleParts(dir, name string) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	prefix := "." + name + ".gz."
+	for _, e := range entries {
+		if n := e.Name(); e.Type().IsRegular() && strings.HasPrefix(n, prefix) && strings.HasSuffix(n, ".part") {
+			os.Remove(filepath.Join(dir, n))
+		}
+	}
 }
 
 // fetchOne downloads one URL into a temporary file in dir, verifies it and
@@ -148,8 +260,12 @@ func (d *Downloader) fetchOne(dir string, f IDXFile, url string) (err error) {
 	if resp.StatusCode != http.StatusOK {
 		return fmt.Errorf("HTTP %s", resp.Status)
 	}
-	if resp.ContentLength > MaxDownloadBytes {
-		return fmt.Errorf("%d bytes announced, more than the %d accepted", resp.ContentLength, MaxDownloadBytes)
+	limit := d.MaxBytes
+	if limit <= 0 {
+		limit = MaxDownloadBytes
+	}
+	if resp.ContentLength > limit {
+		return fmt.Errorf("%d bytes announced, more than the %d accepted", resp.ContentLength, limit)
 	}
 
 	tmp, err := os.CreateTemp(dir, "."+f.Name+".gz.*.part")
@@ -171,7 +287,7 @@ func (d *Downloader) fetchOne(dir string, f IDXFile, url string) (err error) {
 		dst = io.MultiWriter(dst, bar)
 	}
 	body := &watchedReader{r: resp.Body, watchdog: watchdog, stall: stall}
-	n, err := io.Copy(dst, io.LimitReader(body, MaxDownloadBytes+1))
+	n, err := io.Copy(dst, io.LimitReader(body, limit+1))
 	if err != nil && ctx.Err() != nil {
 		err = fmt.Errorf("nothing received for %v", stall)
 	}
@@ -185,22 +301,15 @@ func (d *Downloader) fetchOne(dir string, f IDXFile, url string) (err error) {
 	if err != nil {
 		return fmt.Errorf("transfer cut after %d bytes: %w", n, err)
 	}
-	if n > MaxDownloadBytes {
-		return fmt.Errorf("more than %d bytes sent", MaxDownloadBytes)
+	if n > limit {
+		return fmt.Errorf("more than %d bytes sent", limit)
 	}
 
 	// Accept the published .gz, or any file whose content is the published
 	// content (a re-compressed or uncompressed copy).
-	gz := true
-	if got := hex.EncodeToString(h.Sum(nil)); got != f.SHA256 {
-		raw, isGz, err := contentSHA256(tmp)
-		if err != nil {
-			return fmt.Errorf("SHA-256 %s does not match %s, and the content cannot be read: %w", got, f.SHA256, err)
-		}
-		if f.RawSHA256 == "" || raw != f.RawSHA256 {
-			return fmt.Errorf("checksum mismatch: SHA-256 %s, want %s (or content SHA-256 %s, want %q)", got, f.SHA256, raw, f.RawSHA256)
-		}
-		gz = isGz
+	gz, err := checkSums(tmp, f, hex.EncodeToString(h.Sum(nil)))
+	if err != nil {
+		return err
 	}
 	if err := tmp.Sync(); err != nil {
 		return err

@@ -3,6 +3,7 @@ package datasets
 import (
 	"bytes"
 	"compress/gzip"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -18,7 +19,9 @@ import (
 
 // mirror is a test HTTP server: under /good/ it serves files by name, under
 // /fail/ it answers 500, under /cut/ it sends half of the file and closes the
-// connection, and under /other/ it serves files from a second map.
+// connection, under /other/ it serves files from a second map, under /stall/
+// it sends half and waits, under /hang/ it never answers, under /flood/ it
+// sends zeros without end and under /liar/ it announces 1 TiB.
 type mirror struct {
 	*httptest.Server
 	files, other map[string][]byte
@@ -67,6 +70,23 @@ func newMirror(t *testing.T, files map[string][]byte) *mirror {
 			case <-r.Context().Done():
 			case <-time.After(10 * time.Second):
 			}
+		case "/hang/": // answers nothing, not even headers
+			select {
+			case <-r.Context().Done():
+			case <-time.After(10 * time.Second):
+			}
+		case "/flood/": // streams zeros without a length until cut off
+			w.WriteHeader(http.StatusOK)
+			chunk := make([]byte, 32<<10)
+			for i := 0; i < 1024; i++ { // 32 MiB at most
+				if _, err := w.Write(chunk); err != nil {
+					return
+				}
+			}
+		case "/liar/": // announces a length far over any limit
+			w.Header().Set("Content-Length", strconv.Itoa(1<<40))
+			w.WriteHeader(http.StatusOK)
+			w.Write(m.files[name])
 		default:
 			http.NotFound(w, r)
 		}
@@ -256,5 +276,161 @@ func TestEnsure(t *testing.T) {
 		require.Contains(t, msg, DataEnv+"=DIR")
 		require.Equal(t, 1, strings.Count(msg, "To supply them"))
 		requireOnly(t, dir)
+	})
+}
+
+// TestFetchHostileMirrors: mirrors that hang, send too much or lie about
+// the size are abandoned, nothing they sent is kept, and the next mirror is
+// tried.
+func TestFetchHostileMirrors(t *testing.T) {
+	s, files := testSet(t)
+	f := s.Files[0]
+	gzName := f.Name + ".gz"
+	m := newMirror(t, files)
+
+	t.Run("no answer", func(t *testing.T) {
+		dir := t.TempDir()
+		d := &Downloader{Client: m.Client(), Stall: 100 * time.Millisecond}
+		start := time.Now()
+		err := d.Fetch(dir, f, []string{m.URL + "/hang/"})
+		require.ErrorContains(t, err, m.URL+"/hang/"+gzName+": no answer for 100ms")
+		require.Less(t, time.Since(start), 5*time.Second)
+		requireOnly(t, dir)
+		require.NoError(t, d.Fetch(dir, f, []string{m.URL + "/hang/", m.URL + "/good/"}))
+		requireOnly(t, dir, gzName)
+	})
+
+	t.Run("endless stream", func(t *testing.T) {
+		dir := t.TempDir()
+		d := &Downloader{Client: m.Client(), MaxBytes: 1 << 20}
+		err := d.Fetch(dir, f, []string{m.URL + "/flood/"})
+		require.ErrorContains(t, err, m.URL+"/flood/"+gzName+": more than 1048576 bytes sent")
+		requireOnly(t, dir)
+		require.NoError(t, d.Fetch(dir, f, []string{m.URL + "/flood/", m.URL + "/good/"}))
+		requireOnly(t, dir, gzName)
+	})
+
+	t.Run("announces 1 TiB", func(t *testing.T) {
+		dir := t.TempDir()
+		d := &Downloader{Client: m.Client()}
+		err := d.Fetch(dir, f, []string{m.URL + "/liar/"})
+		require.ErrorContains(t, err, fmt.Sprintf("%s/liar/%s: 1099511627776 bytes announced, more than the %d accepted", m.URL, gzName, MaxDownloadBytes))
+		requireOnly(t, dir)
+	})
+}
+
+// A temporary file left by a killed download is never trusted: the next
+// download removes it, whether it succeeds or not.
+func TestFetchRemovesStaleParts(t *testing.T) {
+	s, files := testSet(t)
+	f := s.Files[0]
+	gzName := f.Name + ".gz"
+	m := newMirror(t, files)
+	d := &Downloader{Client: m.Client()}
+	stale := func(dir string) {
+		// What a run killed mid-transfer leaves: the first half of the file.
+		writeFile(t, dir, "."+gzName+".123456.part", files[gzName][:len(files[gzName])/2])
+		// Another file's leftover is not this download's business.
+		writeFile(t, dir, ".t10k-labels-idx1-ubyte.gz.9.part", []byte("x"))
+	}
+
+	dir := t.TempDir()
+	stale(dir)
+	require.NoError(t, d.Fetch(dir, f, []string{m.URL + "/good/"}))
+	requireOnly(t, dir, gzName, ".t10k-labels-idx1-ubyte.gz.9.part")
+	b, err := os.ReadFile(filepath.Join(dir, gzName))
+	require.NoError(t, err)
+	require.Equal(t, files[gzName], b)
+
+	dir = t.TempDir()
+	stale(dir)
+	require.Error(t, d.Fetch(dir, f, []string{m.URL + "/cut/"}))
+	requireOnly(t, dir, ".t10k-labels-idx1-ubyte.gz.9.part")
+}
+
+// A file already in place that does not match its checksum is never used:
+// Ensure replaces it by a verified download, or refuses it when downloading
+// is off.
+func TestEnsureReplacesDamagedFiles(t *testing.T) {
+	s, files := testSet(t)
+	m := newMirror(t, files)
+	s.Mirrors = []string{m.URL + "/good/"}
+	all := []string{"train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"}
+	put := func(dir string) {
+		for _, name := range all {
+			writeFile(t, dir, name, files[name])
+		}
+	}
+	truncated := files["train-images-idx3-ubyte.gz"][:20]
+	// Another set's labels: a sound IDX file, but not this set's.
+	foreign := gzipBytes(t, idxBytes(0x08, []uint32{4}, []byte{2, 2, 2, 2}))
+
+	t.Run("downloading off", func(t *testing.T) {
+		dir := t.TempDir()
+		put(dir)
+		writeFile(t, dir, "train-images-idx3-ubyte.gz", truncated)
+		writeFile(t, dir, "t10k-labels-idx1-ubyte.gz", foreign)
+		before := m.requests.Load()
+		err := s.Ensure(dir, nil)
+		require.ErrorIs(t, err, ErrChecksum)
+		require.ErrorContains(t, err, "datasets: tiny: checksum mismatch: files in "+dir+" are damaged or not tiny's published ones:\n")
+		require.ErrorContains(t, err, filepath.Join(dir, "train-images-idx3-ubyte.gz")+": checksum mismatch: SHA-256 ")
+		require.ErrorContains(t, err, filepath.Join(dir, "t10k-labels-idx1-ubyte.gz")+": checksum mismatch: SHA-256 ")
+		require.NotContains(t, err.Error(), "train-labels")
+		require.ErrorContains(t, err, "Downloading is off: delete them, or allow downloading (the -download flag) to replace them.")
+		require.Equal(t, before, m.requests.Load())
+	})
+
+	t.Run("replaced by a download", func(t *testing.T) {
+		dir := t.TempDir()
+		put(dir)
+		writeFile(t, dir, "train-images-idx3-ubyte.gz", truncated)
+		writeFile(t, dir, "t10k-labels-idx1-ubyte.gz", foreign)
+		before := m.requests.Load()
+		require.NoError(t, s.Ensure(dir, &Downloader{Client: m.Client()}))
+		require.Equal(t, before+2, m.requests.Load())
+		requireOnly(t, dir, all...)
+		for _, name := range all {
+			b, err := os.ReadFile(filepath.Join(dir, name))
+			require.NoError(t, err)
+			require.Equal(t, files[name], b, name)
+		}
+		_, _, err := s.Load(dir)
+		require.NoError(t, err)
+	})
+
+	t.Run("damaged raw copy, gzipped download", func(t *testing.T) {
+		dir := t.TempDir()
+		put(dir)
+		require.NoError(t, os.Remove(filepath.Join(dir, "train-labels-idx1-ubyte.gz")))
+		writeFile(t, dir, "train-labels-idx1-ubyte", files["train-labels-idx1-ubyte"][:9])
+		require.NoError(t, s.Ensure(dir, &Downloader{Client: m.Client()}))
+		requireOnly(t, dir, all...)
+	})
+
+	t.Run("damaged gzipped copy, raw download", func(t *testing.T) {
+		dir := t.TempDir()
+		put(dir)
+		writeFile(t, dir, "train-images-idx3-ubyte.gz", truncated)
+		m.other["train-images-idx3-ubyte.gz"] = files["train-images-idx3-ubyte"] // served uncompressed
+		require.NoError(t, s.Ensure(dir, &Downloader{Client: m.Client(), Mirrors: []string{m.URL + "/other/", m.URL + "/good/"}}))
+		requireOnly(t, dir, "train-images-idx3-ubyte", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
+		require.NoError(t, s.Ensure(dir, nil))
+		train, _, err := s.Load(dir)
+		require.NoError(t, err)
+		require.Equal(t, seq(10, 24), train.Pixels)
+	})
+
+	t.Run("replacement fails", func(t *testing.T) {
+		dir := t.TempDir()
+		put(dir)
+		writeFile(t, dir, "train-images-idx3-ubyte.gz", truncated)
+		err := s.Ensure(dir, &Downloader{Client: m.Client(), Mirrors: []string{m.URL + "/fail/"}})
+		require.ErrorIs(t, err, ErrChecksum)
+		require.ErrorContains(t, err, filepath.Join(dir, "train-images-idx3-ubyte.gz")+": checksum mismatch")
+		require.ErrorContains(t, err, "Replacing them failed:\ndatasets: train-images-idx3-ubyte.gz: every mirror failed:")
+		require.ErrorContains(t, err, "HTTP 500")
+		// Still refused on the next run: a damaged file never passes.
+		require.ErrorIs(t, s.Ensure(dir, nil), ErrChecksum)
 	})
 }

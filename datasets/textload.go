@@ -488,13 +488,21 @@ func (g *reviewGroups) readArchive(archive string) error {
 		return fmt.Errorf("datasets: %w", err)
 	}
 	defer f.Close()
-	r, closeGz, err := maybeGunzip(bufio.NewReaderSize(f, 1<<16))
+	return g.readTar(f, archive)
+}
+
+// readTar reads a .tar or .tar.gz stream in the aclImdb layout, as
+// readArchive does; archive names it in errors. A member's buffer grows with
+// the bytes that arrive, so a header that claims a large size costs no more
+// than the data actually there.
+func (g *reviewGroups) readTar(in io.Reader, archive string) error {
+	r, closeGz, err := maybeGunzip(bufio.NewReaderSize(in, 1<<16))
 	if err != nil {
 		return fmt.Errorf("datasets: %s: %w", archive, err)
 	}
 	defer closeGz()
 	tr := tar.NewReader(r)
-	buf := make([]byte, 0, 1<<16)
+	var buf bytes.Buffer
 	for {
 		h, err := tr.Next()
 		if err == io.EOF {
@@ -520,11 +528,14 @@ func (g *reviewGroups) readArchive(archive string) error {
 		if h.Size > MaxLineBytes {
 			return fmt.Errorf("datasets: %s: review longer than %d bytes", src, MaxLineBytes)
 		}
-		buf = slices.Grow(buf[:0], int(h.Size))[:h.Size]
-		if _, err := io.ReadFull(tr, buf); err != nil {
+		buf.Reset()
+		if _, err := buf.ReadFrom(tr); err != nil { // io.ErrUnexpectedEOF when cut short
 			return fmt.Errorf("datasets: %s: %w", src, err)
 		}
-		if err := g.add(s, c, parts[n-1], src, buf); err != nil {
+		if int64(buf.Len()) != h.Size {
+			return fmt.Errorf("datasets: %s: %d bytes, the header announces %d", src, buf.Len(), h.Size)
+		}
+		if err := g.add(s, c, parts[n-1], src, buf.Bytes()); err != nil {
 			return err
 		}
 	}
@@ -619,7 +630,9 @@ func maybeGunzip(br *bufio.Reader) (io.Reader, func(), error) {
 
 // readText reads all of r, gunzipping it if needed, up to MaxTextFileBytes.
 func readText(r io.Reader, name string) ([]byte, error) {
-	zr, closeGz, err := maybeGunzip(bufio.NewReaderSize(r, 1<<16))
+	// A small buffer: it only needs to peek at the gzip magic, and io.ReadAll
+	// reads past it once its own buffer has grown.
+	zr, closeGz, err := maybeGunzip(bufio.NewReader(r))
 	if err != nil {
 		return nil, fmt.Errorf("datasets: %s: %w", name, err)
 	}

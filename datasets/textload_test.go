@@ -5,12 +5,15 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/require"
 )
@@ -216,7 +219,7 @@ func writeTree(t *testing.T, dir string, tree map[string]string) {
 
 // tarTree packs a tree into a tar archive (gzipped with gz), in the given
 // order of names.
-func tarTree(t *testing.T, tree map[string]string, gz bool) []byte {
+func tarTree(t testing.TB, tree map[string]string, gz bool) []byte {
 	t.Helper()
 	var b bytes.Buffer
 	tw := tar.NewWriter(&b)
@@ -449,27 +452,131 @@ func TestSentimentReal(t *testing.T) {
 	})
 }
 
-// FuzzReaders checks that no input makes a reader panic, and that what they
-// accept has one label and one source per text.
-func FuzzReaders(f *testing.F) {
+// checkCorpus checks what a reader accepted: at least one document, one
+// label (0 or 1) and one source per text, every text valid UTF-8.
+func checkCorpus(t *testing.T, c *Corpus, name string) {
+	require.NotZero(t, c.Len())
+	require.Len(t, c.Labels, c.Len())
+	require.Len(t, c.Sources, c.Len())
+	for i, text := range c.Texts {
+		require.True(t, utf8.ValidString(text), "text %d", i)
+		require.LessOrEqual(t, len(text), 4*MaxLineBytes) // cp1252 decoding may grow a line
+		require.LessOrEqual(t, c.Labels[i], uint8(Positive))
+		require.True(t, strings.HasPrefix(c.Sources[i].File, name), c.Sources[i].File)
+	}
+	Tokenize(c.Texts[0])
+}
+
+// fuzzText runs a text reader on fuzzed data: it must return an error
+// naming the input, or a sound corpus. (Gzipped seeds lead the fuzzer into
+// the gzip path; gzipping every input would cost more than the parsing.)
+func fuzzText(t *testing.T, data []byte, read func(io.Reader, string) (*Corpus, error)) {
+	c, err := read(bytes.NewReader(data), "f")
+	if err != nil {
+		require.Nil(t, c)
+		require.True(t, strings.HasPrefix(err.Error(), "datasets: f"), err.Error())
+		return
+	}
+	checkCorpus(t, c, "f")
+}
+
+func FuzzReadTSV(f *testing.F) {
 	f.Add([]byte("1\tgood\n0\tbad\r\n"))
-	f.Add([]byte("sentence\tlabel\ngood \t1\n"))
-	f.Add([]byte("caf\xe9 \x93ok\x94\n"))
+	f.Add([]byte("\uFEFFlabel\ttext\npos\tok\nnegative\tno"))
+	f.Add([]byte("1\tgood\n2\tmeh\n"))
+	f.Add([]byte("1\tgood\nno tab\n"))
+	f.Add([]byte("0\tbad \xff byte\n"))
+	f.Add([]byte("\x1f\x8b\x08\x00garbage"))
+	f.Add(gzipBytes(f, []byte("1\tgood\n0\tbad\n")))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		for _, read := range []func() (*Corpus, error){
-			func() (*Corpus, error) { return ReadTSV(bytes.NewReader(data), "f") },
-			func() (*Corpus, error) { return ReadSST2(bytes.NewReader(data), "f") },
-			func() (*Corpus, error) { return ReadPolarity(bytes.NewReader(data), "f", Positive) },
-		} {
-			c, err := read()
-			if err != nil {
-				require.True(t, strings.HasPrefix(err.Error(), "datasets: f"), err.Error())
-				continue
-			}
-			require.NotZero(t, c.Len())
-			require.Len(t, c.Labels, c.Len())
-			require.Len(t, c.Sources, c.Len())
-			Tokenize(c.Texts[0])
+		fuzzText(t, data, ReadTSV)
+	})
+}
+
+func FuzzReadSST2(f *testing.F) {
+	f.Add([]byte("sentence\tlabel\ngood \t1\na tab\tinside \t0\n"))
+	f.Add([]byte("index\tsentence\n0\tuh\n"))
+	f.Add([]byte("sentence\tlabel\nbad\tpos\n"))
+	f.Add([]byte("sentence\tlabel\n"))
+	f.Add([]byte("sentence\tlabel\r\nfine\t1\r\n\xc3\x28\t0"))
+	f.Add(gzipBytes(f, []byte("sentence\tlabel\ngood \t1\n")))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		fuzzText(t, data, ReadSST2)
+	})
+}
+
+func FuzzReadPolarity(f *testing.F) {
+	f.Add([]byte("caf\xe9 \x93ok\x94\n"))
+	f.Add([]byte("\x80 5 \n\x97 dash\x85 \n"))
+	f.Add([]byte("fine\nbad \x81 byte\n"))
+	f.Add([]byte("fine\n\nmore\n"))
+	f.Add([]byte("\xff\xfe\x9f\xa0\r\n"))
+	f.Add(gzipBytes(f, []byte("caf\xe9 \x93ok\x94\n")))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		fuzzText(t, data, func(r io.Reader, name string) (*Corpus, error) { return ReadPolarity(r, name, Negative) })
+	})
+}
+
+// lyingTar returns a tar stream whose one member, aclImdb/train/pos/0_9.txt,
+// claims size bytes but holds only data.
+func lyingTar(t testing.TB, size int64, data []byte) []byte {
+	var b bytes.Buffer
+	tw := tar.NewWriter(&b)
+	require.NoError(t, tw.WriteHeader(&tar.Header{Name: "aclImdb/train/pos/0_9.txt", Typeflag: tar.TypeReg, Mode: 0o644, Size: size, ModTime: time.Unix(0, 0)}))
+	_, err := tw.Write(data)
+	require.NoError(t, err)
+	return b.Bytes() // no Close: the member stays short, with no end blocks
+}
+
+// A tar member that claims more than it holds costs the bytes there, not
+// the bytes claimed; one that claims more than a review may hold is refused
+// before anything is read.
+func TestReadTarBoundsMemory(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		size int64
+		msg  string
+	}{
+		{"claims the largest review", MaxLineBytes, "datasets: a.tar:aclImdb/train/pos/0_9.txt: unexpected EOF"},
+		{"claims 1 TiB", 1 << 40, fmt.Sprintf("datasets: a.tar:aclImdb/train/pos/0_9.txt: review longer than %d bytes", MaxLineBytes)},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			in := lyingTar(t, c.size, []byte("a short review"))
+			var g reviewGroups
+			var err error
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			err = g.readTar(bytes.NewReader(in), "a.tar")
+			runtime.ReadMemStats(&after)
+			require.EqualError(t, err, c.msg)
+			require.Less(t, after.TotalAlloc-before.TotalAlloc, uint64(1<<20), "bytes allocated")
+		})
+	}
+}
+
+// FuzzReadAclImdbArchive feeds fuzzed archives, tar or tar.gz, to the
+// aclImdb archive reader: an error naming the archive, or two splits of
+// sound reviews.
+func FuzzReadAclImdbArchive(f *testing.F) {
+	tree := aclTree()
+	f.Add(tarTree(f, tree, false))
+	f.Add(tarTree(f, tree, true))
+	tree["aclImdb/train/neg/2_1.txt"] = "bad \xc3\x28 here"
+	f.Add(tarTree(f, tree, false))
+	f.Add(lyingTar(f, 1<<40, []byte("short")))
+	f.Add(lyingTar(f, 100, []byte("short")))
+	whole := tarTree(f, aclTree(), false)
+	f.Add(whole[:len(whole)/2])
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var g reviewGroups
+		if err := g.readTar(bytes.NewReader(data), "a.tar"); err != nil {
+			require.True(t, strings.HasPrefix(err.Error(), "datasets: a.tar"), err.Error())
+			return
+		}
+		for s := range splitNames {
+			c := g.corpus(s)
+			checkCorpus(t, c, "a.tar:")
+			require.Equal(t, []int{len(g[s][Negative]), len(g[s][Positive])}, c.ClassCounts())
 		}
 	})
 }

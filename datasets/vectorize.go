@@ -211,6 +211,24 @@ func (v *Vectorizer) Cols() int {
 	return v.vocab.Len()
 }
 
+// CheckModel returns an error wrapping [nn.ErrMismatch] unless m takes the
+// vectoriser's rows as input, that is per-sample input shape [Cols()]. A
+// program that loads a model and its vectoriser from different places (or
+// from a file it did not write) calls it before classifying anything:
+//
+//	datasets: vectoriser: file does not match the model: the vectoriser gives 30001 columns (30000 terms and OOV), the model takes input [10000]
+func (v *Vectorizer) CheckModel(m *nn.Sequential) error {
+	if in := m.InputShape(); len(in) == 1 && in[0] == v.Cols() {
+		return nil
+	}
+	oov := ""
+	if v.cfg.OOV {
+		oov = " and OOV"
+	}
+	return fmt.Errorf("datasets: vectoriser: %w: the vectoriser gives %d columns (%d terms%s), the model takes input %v",
+		nn.ErrMismatch, v.Cols(), v.vocab.Len(), oov, m.InputShape())
+}
+
 // Weighted reports whether rows carry values (false for Binary).
 func (v *Vectorizer) Weighted() bool { return v.cfg.Weighting != Binary }
 

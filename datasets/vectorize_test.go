@@ -573,3 +573,57 @@ func FuzzVectorizerUnmarshal(f *testing.F) {
 		}
 	})
 }
+
+func TestVectorizerCheckModel(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	model := func(in ...int) *nn.Sequential {
+		m, err := nn.NewSequential(nn.Shape(in), rng)
+		require.NoError(t, err)
+		return m
+	}
+	v := fit(t, handTexts, VectorizerConfig{}) // 4 terms
+	require.NoError(t, v.CheckModel(model(4)))
+	oov := fit(t, handTexts, VectorizerConfig{OOV: true})
+	require.NoError(t, oov.CheckModel(model(5)))
+
+	for _, c := range []struct {
+		v   *Vectorizer
+		m   *nn.Sequential
+		msg string
+	}{
+		{v, model(5), "datasets: vectoriser: file does not match the model: the vectoriser gives 4 columns (4 terms), the model takes input [5]"},
+		{oov, model(4), "the vectoriser gives 5 columns (4 terms and OOV), the model takes input [4]"},
+		{v, model(2, 2), "the vectoriser gives 4 columns (4 terms), the model takes input [2 2]"},
+	} {
+		err := c.v.CheckModel(c.m)
+		require.ErrorIs(t, err, nn.ErrMismatch)
+		require.ErrorContains(t, err, c.msg)
+	}
+
+	// The same check after a round trip through the binary form, as a
+	// program that reads both from a model file does.
+	data, err := oov.MarshalBinary()
+	require.NoError(t, err)
+	var u Vectorizer
+	require.NoError(t, u.UnmarshalBinary(data))
+	require.ErrorIs(t, u.CheckModel(model(30000)), nn.ErrMismatch)
+}
+
+// A vectoriser whose header announces millions of terms in a few bytes is
+// refused before the term tables are allocated.
+func TestVectorizerUnmarshalBoundsMemory(t *testing.T) {
+	b := []byte("DVEC\x01\x01\x00\x00\x00\x00")
+	for _, x := range []uint64{1, 0, maxDocs, 0, maxDocs} { // min count, max size, N, OOV df, terms
+		b = binary.AppendUvarint(b, x)
+	}
+	b = append(b, "\x04good\x01"...)
+	b = binary.LittleEndian.AppendUint32(b, crc32.ChecksumIEEE(b))
+	var v Vectorizer
+	var err error
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	err = v.UnmarshalBinary(b)
+	runtime.ReadMemStats(&after)
+	require.ErrorContains(t, err, fmt.Sprintf("datasets: vectoriser: %d terms announced in 6 bytes", maxDocs))
+	require.Less(t, after.TotalAlloc-before.TotalAlloc, uint64(1<<20), "bytes allocated")
+}

@@ -119,3 +119,62 @@ func FromSpec(spec nn.Spec) (nn.Layer, error) {
 	}
 	return nil, fmt.Errorf("layers: unknown layer kind %q", spec.Kind)
 }
+
+// The ParamShapes methods below tell [nn.Load] what each layer's Build would
+// allocate, so that a model file whose specs ask for tensors it does not hold
+// is refused before they are allocated (see [nn.ParamShaper]). They live
+// beside FromSpec because they serve loading; each mirrors its layer's Build,
+// and TestParamShapesMatchBuild checks that they agree.
+var (
+	_ nn.ParamShaper = (*Dense)(nil)
+	_ nn.ParamShaper = (*Conv2D)(nil)
+	_ nn.ParamShaper = (*BatchNorm)(nil)
+	_ nn.ParamShaper = (*EmbeddingBag)(nil)
+	_ nn.ParamShaper = (*Embedding)(nil)
+)
+
+// ParamShapes returns the shapes Build gives W and b for input in:
+// [in out] and [out].
+func (d *Dense) ParamShapes(in nn.Shape) (params, state []nn.Shape, ok bool) {
+	if d.out <= 0 || len(in) != 1 || in[0] <= 0 || d.in != 0 && in[0] != d.in {
+		return nil, nil, false
+	}
+	return []nn.Shape{{in[0], d.out}, {d.out}}, nil, true
+}
+
+// ParamShapes returns the shapes Build gives W and b for input [C H W]:
+// [out C k k] and [out].
+func (c *Conv2D) ParamShapes(in nn.Shape) (params, state []nn.Shape, ok bool) {
+	if c.out <= 0 || c.k <= 0 || len(in) != 3 || in[0] <= 0 || c.in != 0 && in[0] != c.in {
+		return nil, nil, false
+	}
+	return []nn.Shape{{c.out, in[0], c.k, c.k}, {c.out}}, nil, true
+}
+
+// ParamShapes returns the shapes Build gives γ and β, and the running mean
+// and variance, for input [C ...]: [C] each.
+func (b *BatchNorm) ParamShapes(in nn.Shape) (params, state []nn.Shape, ok bool) {
+	if len(in) == 0 || in[0] <= 0 {
+		return nil, nil, false
+	}
+	c := in[0]
+	return []nn.Shape{{c}, {c}}, []nn.Shape{{c}, {c}}, true
+}
+
+// ParamShapes returns the shapes Build gives W and b for input [vocab]:
+// [vocab dim] and [dim].
+func (l *EmbeddingBag) ParamShapes(in nn.Shape) (params, state []nn.Shape, ok bool) {
+	if l.dim <= 0 || len(in) != 1 || in[0] <= 0 || l.vocab != 0 && in[0] != l.vocab {
+		return nil, nil, false
+	}
+	return []nn.Shape{{in[0], l.dim}, {l.dim}}, nil, true
+}
+
+// ParamShapes returns the shape Build gives W: [vocab dim], whatever the
+// sequence length.
+func (l *Embedding) ParamShapes(in nn.Shape) (params, state []nn.Shape, ok bool) {
+	if l.vocab <= 0 || l.dim <= 0 || len(in) != 1 || in[0] <= 0 {
+		return nil, nil, false
+	}
+	return []nn.Shape{{l.vocab, l.dim}}, nil, true
+}

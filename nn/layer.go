@@ -68,6 +68,19 @@ type Stateful interface {
 	State() []*Param
 }
 
+// ParamShaper is implemented by layers that can tell, before Build, the
+// shapes of the parameters and state tensors that Build would create for
+// per-sample input shape in (ok is false when Build would refuse in; Build
+// then says why). [Load] compares them with the tensors a model file holds,
+// so that a file whose layer specs ask for tensors it does not store (a
+// corrupt or hostile file: a 100-byte file can ask for Dense(65536→65536))
+// is refused before anything is allocated. A layer without parameters need
+// not implement it; a layer that has them and does not is checked right
+// after its own Build, so a bad file costs at most that one layer.
+type ParamShaper interface {
+	ParamShapes(in Shape) (params, state []Shape, ok bool)
+}
+
 // Spec describes a layer's kind and configuration, enough to build it again:
 // it is what the model file stores for each layer. Attrs holds every numeric
 // setting (sizes, strides, rates; booleans as 0 or 1).

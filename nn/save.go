@@ -193,9 +193,14 @@ func SaveFile(path string, m *Sequential, meta map[string][]byte) (err error) {
 // gives an error, not a panic. The specs that reach build have passed the
 // checksum, but a crafted file can still carry any values: build should
 // return an error, not panic, for a spec it cannot honour, and refuse sizes
-// it has no use for. Errors are prefixed "nn: load:" and wrap one of
-// [ErrNotModel], [ErrVersion], [ErrTruncated], [ErrChecksum], [ErrMalformed]
-// or [ErrMismatch] where one applies.
+// it has no use for. The layers are built one at a time, and each is compared
+// with the tensors the file holds for it before its Build when it is a
+// [ParamShaper] (descent's layers are), right after it otherwise; so a file
+// whose specs ask for more than it stores is refused before that memory is
+// allocated, or at worst after one layer's. Errors are prefixed "nn: load:"
+// and wrap one of [ErrNotModel], [ErrVersion], [ErrTruncated], [ErrChecksum],
+// [ErrMalformed] or [ErrMismatch] where one applies. A model that loads may
+// still be one for another task: see [Sequential.CheckShapes].
 func Load(r io.Reader, build func(Spec) (Layer, error)) (*Sequential, map[string][]byte, error) {
 	m, meta, err := load(r, build)
 	if err != nil {
@@ -486,7 +491,7 @@ func readModel(r io.Reader) (*fileModel, error) {
 		return nil, fmt.Errorf("reading: %w", err)
 	}
 	if n == 0 {
-		return nil, fmt.Errorf("%w: empty input", ErrTruncated)
+		return nil, fmt.Errorf("%w (the input is empty)", ErrNotModel)
 	}
 	if k := min(n, len(fileMagic)); string(hdr[:k]) != fileMagic[:k] {
 		return nil, fmt.Errorf("%w (it starts with %q, not %q)", ErrNotModel, hdr[:k], fileMagic)
@@ -494,8 +499,10 @@ func readModel(r io.Reader) (*fileModel, error) {
 	if n < headerSize {
 		return nil, fmt.Errorf("%w: %d bytes, shorter than the %d-byte header", ErrTruncated, n, headerSize)
 	}
-	if v := le.Uint32(hdr[8:]); v != FormatVersion {
-		return nil, fmt.Errorf("%w %d (this build of descent reads version %d)", ErrVersion, v, FormatVersion)
+	if v := le.Uint32(hdr[8:]); v > FormatVersion {
+		return nil, fmt.Errorf("%w %d: the file was written by a newer descent; this build reads versions up to %d", ErrVersion, v, FormatVersion)
+	} else if v < 1 {
+		return nil, fmt.Errorf("%w %d: no descent writes it; this build reads versions 1 to %d", ErrVersion, v, FormatVersion)
 	}
 	bodyLen := le.Uint64(hdr[12:])
 	if bodyLen > maxBody {
@@ -774,7 +781,10 @@ func sizeUpTo(s []int, limit int) int {
 }
 
 // rebuild builds a model from the file's specs and input shape, with
-// throw-away initial weights.
+// throw-away initial weights. Each layer is compared with the file before
+// its Build (when it is a [ParamShaper]) and right after it, so that a file
+// whose specs ask for more than it stores is refused before those tensors
+// are allocated, or at worst after one layer's.
 func (f *fileModel) rebuild(build func(Spec) (Layer, error)) (*Sequential, error) {
 	ls := make([]Layer, len(f.layers))
 	for i, fl := range f.layers {
@@ -787,12 +797,75 @@ func (f *fileModel) rebuild(build func(Spec) (Layer, error)) (*Sequential, error
 		}
 		ls[i] = l
 	}
+	check := func(i int, l Layer, in Shape, built bool) error {
+		fl := &f.layers[i]
+		if built {
+			for _, p := range slices.Concat(l.Params(), stateOf(l)) {
+				if p == nil || p.Value == nil {
+					return fmt.Errorf("layer %d (%s): nil parameter after Build", i, l.Spec().Kind)
+				}
+			}
+			return fl.match(i, l.Spec().Kind, tensorShapes(l.Params()), tensorShapes(stateOf(l)),
+				names(l.Params()), names(stateOf(l)))
+		}
+		if ps, ok := l.(ParamShaper); ok {
+			if params, state, ok := ps.ParamShapes(in); ok {
+				return fl.match(i, l.Spec().Kind, params, state, nil, nil)
+			}
+		}
+		return nil
+	}
 	// Any fixed seed: the saved weights overwrite the initial ones.
-	m, err := NewSequential(f.in, rand.New(rand.NewPCG(0, 0)), ls...)
+	m, err := newSequential(f.in, rand.New(rand.NewPCG(0, 0)), ls, check)
 	if err != nil {
+		if errors.Is(err, ErrMismatch) {
+			return nil, err
+		}
 		return nil, fmt.Errorf("rebuilding the model: %w", err)
 	}
 	return m, nil
+}
+
+// match checks that layer i of the model (kind kind) has the file's number
+// of params and state tensors, with the file's shapes and, when names are
+// given, the file's names.
+func (fl *fileLayer) match(i int, kind string, params, state []Shape, pnames, snames []string) error {
+	for _, group := range []struct {
+		what  string
+		ts    []fileTensor
+		s     []Shape
+		names []string
+	}{{"param", fl.params, params, pnames}, {"state tensor", fl.state, state, snames}} {
+		if len(group.ts) != len(group.s) {
+			return fmt.Errorf("%w: layer %d (%s): %d %ss in the file, %d in the model", ErrMismatch, i, kind, len(group.ts), group.what, len(group.s))
+		}
+		for j := range group.ts {
+			t := &group.ts[j]
+			if group.names != nil && t.name != group.names[j] {
+				return fmt.Errorf("%w: layer %d (%s): %s %d is %q in the file, %q in the model", ErrMismatch, i, kind, group.what, j, t.name, group.names[j])
+			}
+			if !slices.Equal(t.shape, group.s[j]) {
+				return fmt.Errorf("%w: layer %d (%s): %s %q has shape %v in the file, %v in the model", ErrMismatch, i, kind, group.what, t.name, t.shape, []int(group.s[j]))
+			}
+		}
+	}
+	return nil
+}
+
+func tensorShapes(ps []*Param) []Shape {
+	s := make([]Shape, len(ps))
+	for i, p := range ps {
+		s[i] = Shape(p.Value.Shape())
+	}
+	return s
+}
+
+func names(ps []*Param) []string {
+	s := make([]string, len(ps))
+	for i, p := range ps {
+		s[i] = p.Name
+	}
+	return s
 }
 
 // assign checks that the file fits m (and, if specs, that every layer's spec

@@ -282,13 +282,15 @@ func TestFormatLayout(t *testing.T) {
 
 func TestLoadRefusesEveryTruncation(t *testing.T) {
 	data := saveBytes(t, tinyModel(t), map[string][]byte{"k": []byte("v")})
-	for n := range len(data) {
+	for n := 1; n < len(data); n++ {
 		_, _, err := nn.Load(bytes.NewReader(data[:n]), testBuild)
 		require.ErrorIs(t, err, nn.ErrTruncated, "prefix of %d bytes", n)
 		require.ErrorContains(t, err, "nn: load: truncated file", "prefix of %d bytes", n)
 	}
+	// An empty input is no model at all.
 	_, _, err := nn.Load(bytes.NewReader(nil), testBuild)
-	require.ErrorContains(t, err, "nn: load: truncated file: empty input")
+	require.ErrorIs(t, err, nn.ErrNotModel)
+	require.EqualError(t, err, "nn: load: not a descent model file (the input is empty)")
 }
 
 func TestLoadRefusesEveryBitFlip(t *testing.T) {
@@ -341,8 +343,8 @@ func TestLoadRefusals(t *testing.T) {
 		{"short text", []byte("hi"), nn.ErrNotModel, "not a descent model file"},
 		{"gob", []byte("\x0e\xff\x81\x03\x01\x01\x05Model\x01\xff\x82"), nn.ErrNotModel, "not a descent model file"},
 		{"version 2", version(2), nn.ErrVersion,
-			"nn: load: unsupported format version 2 (this build of descent reads version 1)"},
-		{"version 0", version(0), nn.ErrVersion, "unsupported format version 0"},
+			"nn: load: unsupported format version 2: the file was written by a newer descent; this build reads versions up to 1"},
+		{"version 0", version(0), nn.ErrVersion, "unsupported format version 0: no descent writes it; this build reads versions 1 to 1"},
 		{"huge body length", hugeBody, nn.ErrMalformed, "header declares a 1099511627776-byte body, over the limit"},
 		{"trailing garbage", append(bytes.Clone(good), 0), nn.ErrMalformed, "trailing garbage after the checksum"},
 		{"second model appended", append(bytes.Clone(good), good...), nn.ErrMalformed, "trailing garbage"},

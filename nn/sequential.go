@@ -27,6 +27,14 @@ type Sequential struct {
 //
 //	nn: layer 4 (Dense): input [64 6 6]: Dense wants a flat input, add Flatten
 func NewSequential(in Shape, rng *rand.Rand, layers ...Layer) (*Sequential, error) {
+	return newSequential(in, rng, layers, nil)
+}
+
+// newSequential is NewSequential with a hook: check, when not nil, is called
+// for each layer with its input shape before its Build (built false) and
+// again after it (built true); an error from it stops the building. [Load]
+// uses it to compare each layer with the file before the layer allocates.
+func newSequential(in Shape, rng *rand.Rand, layers []Layer, check func(i int, l Layer, in Shape, built bool) error) (*Sequential, error) {
 	if len(in) == 0 || in.Size() <= 0 {
 		return nil, fmt.Errorf("nn: input shape %v must be non-empty and positive", in)
 	}
@@ -37,9 +45,19 @@ func NewSequential(in Shape, rng *rand.Rand, layers ...Layer) (*Sequential, erro
 	cur := m.in
 	m.first = len(layers)
 	for i, l := range layers {
+		if check != nil {
+			if err := check(i, l, cur, false); err != nil {
+				return nil, err
+			}
+		}
 		out, err := l.Build(cur, rng)
 		if err != nil {
 			return nil, fmt.Errorf("nn: layer %d (%s): input %v: %w", i, l.Spec().Kind, cur, err)
+		}
+		if check != nil {
+			if err := check(i, l, cur, true); err != nil {
+				return nil, err
+			}
 		}
 		if len(out) == 0 || out.Size() <= 0 {
 			return nil, fmt.Errorf("nn: layer %d (%s): input %v gives empty output %v", i, l.Spec().Kind, cur, out)
@@ -63,6 +81,27 @@ func (m *Sequential) OutputShape() Shape {
 		return m.in
 	}
 	return m.shapes[len(m.shapes)-1]
+}
+
+// CheckShapes returns an error wrapping [ErrMismatch] unless m takes
+// per-sample inputs of shape in and gives outputs of shape out; a nil in or
+// out is not checked. A program calls it after [Load] to refuse a model of
+// another architecture, one trained on other data, before using it:
+//
+//	nn: file does not match the model: the model takes input [784] and gives output [2]; want input [1 28 28] and output [10]
+func (m *Sequential) CheckShapes(in, out Shape) error {
+	if (in == nil || in.Equal(m.InputShape())) && (out == nil || out.Equal(m.OutputShape())) {
+		return nil
+	}
+	var want []string
+	if in != nil {
+		want = append(want, "input "+in.String())
+	}
+	if out != nil {
+		want = append(want, "output "+out.String())
+	}
+	return fmt.Errorf("nn: %w: the model takes input %v and gives output %v; want %s",
+		ErrMismatch, m.InputShape(), m.OutputShape(), strings.Join(want, " and "))
 }
 
 // Params returns every trainable parameter, in layer order.

@@ -79,8 +79,19 @@ func ClipNorm(params []*nn.Param, maxNorm float64) (norm float64, err error) {
 		}
 		return norm, fmt.Errorf("optim: ClipNorm: gradient norm is %g", norm) // unreachable for float32 data
 	}
+	ClipToNorm(params, norm, maxNorm)
+	return norm, nil
+}
+
+// ClipToNorm is the second half of [ClipNorm], for a caller that has
+// already measured norm = [GradNorm](params) (backprop.Trainer does, in the
+// same pass that checks the gradients are finite): if norm > maxNorm it
+// multiplies every gradient by maxNorm / (norm + 1e−6), and otherwise does
+// nothing. norm and maxNorm must be finite and non-negative; it does not
+// check them. It allocates nothing.
+func ClipToNorm(params []*nn.Param, norm, maxNorm float64) {
 	if norm <= maxNorm {
-		return norm, nil
+		return
 	}
 	scale := float32(maxNorm / (norm + 1e-6))
 	for _, p := range params {
@@ -92,7 +103,6 @@ func ClipNorm(params []*nn.Param, maxNorm float64) (norm float64, err error) {
 			g[j] *= scale
 		}
 	}
-	return norm, nil
 }
 
 // GradNorm returns the global L2 norm √(Σ g²) of all gradients taken as one

@@ -5,21 +5,49 @@
 //	go run ./cmd/mnist -model lenet          # LeNet-5
 //	go run ./cmd/mnist -model cnn            # conv 32-64 net
 //	go run ./cmd/mnist -load mnist-mlp.bin -eval
+//	go run ./cmd/mnist -model lenet -checkpoint ckpt   # a checkpoint after every epoch
+//	go run ./cmd/mnist -model lenet -resume ckpt       # carry on after an interruption
 //
 // The data is read from -data DIR, else $DESCENT_DATA/mnist, else the cache
 // folder (~/.cache/descent/mnist), where it is downloaded, checksums
 // verified, when missing. Run with -h for every flag.
+//
+// # Interruptions and checkpoints
+//
+// SIGINT (Ctrl-C) or SIGTERM during training finishes the current batch,
+// saves a checkpoint in the -checkpoint folder (./mnist-checkpoint when
+// none is given), prints the command that resumes the run, and exits with
+// status 130 (143 for SIGTERM). A second signal quits at once; the
+// checkpoint file is only ever replaced atomically, so the last one saved
+// stays whole. With -checkpoint DIR a checkpoint is also saved after every
+// epoch. -resume DIR carries on from DIR/checkpoint.bin (and keeps saving
+// there unless -checkpoint says otherwise): it needs the flags of the
+// interrupted run, and ends, on the same machine with the same GOMAXPROCS,
+// with the weights an uninterrupted run would have, bit for bit. A
+// checkpoint holds the model, the optimizer's state, the schedule's, every
+// random generator (shuffle, dropout, -shift), the position within the
+// epoch and the history (see backprop.Checkpoint); it also loads as a model
+// with -load.
+//
+// A loss or gradient that turns NaN or infinite stops training with an
+// error naming the epoch, batch, step, layer and parameter, before the bad
+// step changes any weight; -skip-nonfinite drops such a batch instead and
+// reports how many were skipped.
+//
+// Exit status: 0 on success, 2 for a bad command line, 130 or 143 when
+// interrupted, 1 for any other error.
 package main
 
 import (
+	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"math"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"strconv"
@@ -33,7 +61,16 @@ import (
 	"github.com/descent-ml/descent/nn"
 )
 
-func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
+func main() {
+	ctx, stop := cli.NotifyInterrupt("mnist", os.Stderr, os.Exit)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// defaultCheckpoint is the folder an interrupted run saves its checkpoint
+// in when -checkpoint is not given.
+const defaultCheckpoint = "mnist-checkpoint"
 
 // options are the command's flags.
 type options struct {
@@ -55,8 +92,15 @@ type options struct {
 	json, quiet, noStd  bool
 	patience            int
 	download            bool
+	checkpoint, resume  string
+	skipNonFinite       bool
 	hiddenSizes         []int
 	set                 map[string]bool // flags given on the command line
+	args                []string        // the command line, for the resume command
+
+	// afterBatch, if set, is called after every training batch (tests stop
+	// a run in the middle with it).
+	afterBatch func(backprop.BatchInfo)
 }
 
 // modelDefaults are each model's settings, chosen on the 5,000-image
@@ -64,7 +108,11 @@ type options struct {
 //
 //	mlp    momentum 0.9, lr 0.05, cosine, 10 epochs: validation 98.20%
 //	lenet  adam lr 0.002, cosine, 10 epochs: validation 99.30% (lr 0.001: 99.04%)
-//	cnn    adam lr 0.001, cosine, 12 epochs: validation 99.32%
+//	cnn    adam lr 0.001, cosine, 12 epochs, shift 1: validation 99.42%
+//	       (after 6 of 12 epochs, validation loss and accuracy were, by
+//	       shift: 0 → 0.0274, 99.28%; 1 → 0.0188, 99.34%; 2 → 0.0211,
+//	       99.32%; 3 → 0.0300, 98.96%; without shifting, the full 12
+//	       epochs gave 99.36%)
 var modelDefaults = map[string]struct {
 	epochs    int
 	optimizer string
@@ -113,48 +161,55 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.BoolVar(&o.noStd, "no-standardize", false, "feed pixels scaled to [0,1] without standardising them")
 	fs.IntVar(&o.patience, "patience", 0, "stop after this many epochs without validation-loss improvement (0: off)")
 	fs.BoolVar(&o.download, "download", true, "download missing data files")
-	if err := fs.Parse(args); err != nil {
+	fs.StringVar(&o.checkpoint, "checkpoint", "", "save a checkpoint in this folder after every epoch and when interrupted\n(default: only when interrupted, in ./"+defaultCheckpoint+"; with -resume, the -resume folder)")
+	fs.StringVar(&o.resume, "resume", "", "carry on the interrupted run whose checkpoint is in this folder (give the same flags)")
+	fs.BoolVar(&o.skipNonFinite, "skip-nonfinite", false, "skip a batch whose loss or gradient is NaN or infinite instead of stopping")
+	if err := cli.ParseFlags(fs, args); err != nil {
 		return nil, err
 	}
-	if fs.NArg() > 0 {
-		return nil, usageError(fs, "unexpected argument %q", fs.Arg(0))
-	}
-	o.set = map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { o.set[f.Name] = true })
-	if _, ok := modelDefaults[o.model]; !ok {
-		return nil, usageError(fs, "unknown model %q (want mlp, lenet or cnn)", o.model)
+	o.set = cli.FlagsSet(fs)
+	o.args = slices.Clone(args)
+	bad := func(format string, args ...any) error { return cli.Usagef(fs, format, args...) }
+	if err := cli.OneOf("model", o.model, "mlp", "lenet", "cnn"); err != nil {
+		return nil, bad("%v", err)
 	}
 	var err error
 	o.hiddenSizes, err = parseHidden(o.hidden)
 	finite := func(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
 	switch {
 	case err != nil:
-		return nil, usageError(fs, "-hidden: %v", err)
+		return nil, bad("-hidden: %v", err)
 	case o.model == "mlp" && len(o.hiddenSizes) == 0 && o.hidden != "":
-		return nil, usageError(fs, "-hidden %q names no layer", o.hidden)
+		return nil, bad("-hidden %q names no layer", o.hidden)
 	case o.epochs < 0:
-		return nil, usageError(fs, "-epochs %d must be positive", o.epochs)
+		return nil, bad("-epochs %d must be positive", o.epochs)
 	case o.batch <= 0:
-		return nil, usageError(fs, "-batch %d must be positive", o.batch)
-	case o.set["lr"] && !(o.lr > 0 && finite(o.lr)):
-		return nil, usageError(fs, "-lr %g must be a positive number", o.lr)
+		return nil, bad("-batch %d must be positive", o.batch)
+	case o.set["lr"] && !cli.PositiveFinite(o.lr):
+		return nil, bad("-lr %g must be a positive number", o.lr)
 	case o.optimizer != "" && !slices.Contains(cli.Optimizers, o.optimizer):
-		return nil, usageError(fs, "unknown optimizer %q (want one of %s)", o.optimizer, strings.Join(cli.Optimizers, ", "))
+		return nil, bad("%v", cli.OneOf("optimizer", o.optimizer, cli.Optimizers...))
 	case o.schedule != "" && !slices.Contains(cli.Schedules, o.schedule):
-		return nil, usageError(fs, "unknown schedule %q (want one of %s)", o.schedule, strings.Join(cli.Schedules, ", "))
+		return nil, bad("%v", cli.OneOf("schedule", o.schedule, cli.Schedules...))
 	case !(o.clipNorm >= 0 && o.clipValue >= 0 && o.weightDecay >= 0 && o.l1 >= 0) ||
 		!finite(o.clipNorm) || !finite(o.clipValue) || !finite(o.weightDecay) || !finite(o.l1):
-		return nil, usageError(fs, "-clip-norm, -clip-value, -weight-decay and -l1 must be finite and not negative")
+		return nil, bad("-clip-norm, -clip-value, -weight-decay and -l1 must be finite and not negative")
 	case o.set["dropout"] && !(o.dropout >= 0 && o.dropout < 1):
-		return nil, usageError(fs, "-dropout %g must be in [0, 1)", o.dropout)
+		return nil, bad("-dropout %g must be in [0, 1)", o.dropout)
 	case o.dataset != "mnist" && o.dataset != "fashion":
-		return nil, usageError(fs, "unknown dataset %q (want mnist or fashion)", o.dataset)
+		return nil, bad("%v", cli.OneOf("dataset", o.dataset, "mnist", "fashion"))
 	case o.set["shift"] && (o.shift < 0 || o.shift > 8):
-		return nil, usageError(fs, "-shift %d must be 0 to 8 pixels", o.shift)
+		return nil, bad("-shift %d must be 0 to 8 pixels", o.shift)
 	case o.val < 0 || o.trainLimit < 0 || o.patience < 0:
-		return nil, usageError(fs, "-val, -train-limit and -patience must not be negative")
+		return nil, bad("-val, -train-limit and -patience must not be negative")
 	case o.eval && o.load == "":
-		return nil, usageError(fs, "-eval needs -load FILE")
+		return nil, bad("-eval needs -load FILE")
+	case o.set["checkpoint"] && o.checkpoint == "":
+		return nil, bad("-checkpoint needs a folder")
+	case o.set["resume"] && o.resume == "":
+		return nil, bad("-resume needs the folder of a checkpoint")
+	case o.eval && (o.checkpoint != "" || o.resume != "" || o.skipNonFinite):
+		return nil, bad("-checkpoint, -resume and -skip-nonfinite are for training: not with -eval")
 	}
 	return o, nil
 }
@@ -187,28 +242,55 @@ func (o *options) resolveDefaults() {
 	}
 }
 
-// errUsage marks errors that exit with status 2.
-var errUsage = errors.New("usage")
-
-func usageError(fs *flag.FlagSet, format string, args ...any) error {
-	fmt.Fprintf(fs.Output(), "mnist: "+format+"\n", args...)
-	fs.Usage()
-	return errUsage
+// settings returns the flags that decide the result of a training run, once
+// resolveDefaults has filled them in: a checkpoint records them, and -resume
+// requires the same.
+func (o *options) settings() cli.Settings {
+	g := func(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
+	s := cli.Settings{
+		"model": o.model, "epochs": strconv.Itoa(o.epochs), "batch": strconv.Itoa(o.batch),
+		"optimizer": o.optimizer, "lr": g(o.lr), "schedule": o.schedule, "clip-norm": g(o.clipNorm),
+		"clip-value": g(o.clipValue), "weight-decay": g(o.weightDecay), "l1": g(o.l1), "dropout": g(o.dropout),
+		"shift": strconv.Itoa(o.shift), "seed": strconv.FormatUint(o.seed, 10), "dataset": o.dataset,
+		"val": strconv.Itoa(o.val), "train-limit": strconv.Itoa(o.trainLimit),
+		"no-standardize": strconv.FormatBool(o.noStd), "patience": strconv.Itoa(o.patience),
+	}
+	if !o.set["weight-decay"] {
+		s["weight-decay"] = "default"
+	}
+	if o.model == "mlp" {
+		s["hidden"] = fmt.Sprint(o.hiddenSizes)
+	}
+	return s
 }
 
-func run(args []string, stdout, stderr io.Writer) int {
+// checkpointDir returns the folder checkpoints go to: -checkpoint, else
+// the -resume folder, else the default.
+func (o *options) checkpointDir() string {
+	switch {
+	case o.checkpoint != "":
+		return o.checkpoint
+	case o.resume != "":
+		return o.resume
+	}
+	return defaultCheckpoint
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	o, err := parseFlags(args, stderr)
 	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+		return cli.ExitCode(err)
 	}
-	if err := train(o, stdout, stderr); err != nil {
+	return execute(ctx, o, stdout, stderr)
+}
+
+// execute runs the command for parsed flags and returns its exit status.
+func execute(ctx context.Context, o *options, stdout, stderr io.Writer) int {
+	err := train(ctx, o, stdout, stderr)
+	if err != nil {
 		fmt.Fprintf(stderr, "mnist: %v\n", err)
-		return 1
 	}
-	return 0
+	return cli.ExitCode(err)
 }
 
 // result is the final JSON line.
@@ -229,14 +311,32 @@ type result struct {
 	EpochSeconds    []float64 `json:"epoch_seconds"`
 	ValAccuracy     *float64  `json:"val_accuracy,omitempty"`
 	TestAccuracy    float64   `json:"test_accuracy"`
-	TestLoss        float64   `json:"test_loss"`
+	TestLoss        cli.Float `json:"test_loss"` // null when NaN
 	PeakRSSMiB      float64   `json:"peak_rss_mib"`
 	GOMAXPROCS      int       `json:"gomaxprocs"`
 	Saved           string    `json:"saved,omitempty"`
 	EvaluatedLoaded bool      `json:"evaluated_loaded_model,omitempty"`
+	SkippedBatches  int       `json:"skipped_batches"`
+	ResumedFrom     string    `json:"resumed_from,omitempty"`
+	Checkpoint      string    `json:"checkpoint,omitempty"`
 }
 
-func train(o *options, stdout, stderr io.Writer) error {
+func train(ctx context.Context, o *options, stdout, stderr io.Writer) error {
+	// A checkpoint that cannot be resumed is reported before the data is
+	// read (with -load, the model's settings are only known after).
+	var ck *backprop.Checkpoint
+	readCheckpoint := func() (err error) {
+		if o.resume != "" && ck == nil {
+			ck, err = cli.ReadCheckpoint(o.resume, "mnist", o.settings(), stderr)
+		}
+		return err
+	}
+	if o.load == "" {
+		o.resolveDefaults()
+		if err := readCheckpoint(); err != nil {
+			return err
+		}
+	}
 	set := datasets.MNIST
 	if o.dataset == "fashion" {
 		set = datasets.FashionMNIST
@@ -271,6 +371,9 @@ func train(o *options, stdout, stderr io.Writer) error {
 			return err
 		}
 		if err := applyMeta(o, meta, trainSet); err != nil {
+			return fmt.Errorf("%s: %w", o.load, err)
+		}
+		if err := checkLoaded(model, trainSet, len(set.Classes)); err != nil {
 			return fmt.Errorf("%s: %w", o.load, err)
 		}
 		o.resolveDefaults()
@@ -319,13 +422,16 @@ func train(o *options, stdout, stderr io.Writer) error {
 		}
 	}
 	res.TrainSamples = trainData.Len()
+	var shiftSrc *rand.PCG
 	if o.shift > 0 {
 		// Shifted in: the background, pixel value 0 after standardising.
 		fill := float32(0)
 		if trainSet.Std != 0 {
 			fill = -trainSet.Mean / trainSet.Std
 		}
-		if trainData, err = datasets.NewRandomShift(trainData, o.shift, fill, rand.New(rand.NewPCG(o.seed, 3))); err != nil {
+		// The generator is kept for the checkpoints.
+		shiftSrc = rand.NewPCG(o.seed, 3)
+		if trainData, err = datasets.NewRandomShift(trainData, o.shift, fill, rand.New(shiftSrc)); err != nil {
 			return err
 		}
 	}
@@ -342,9 +448,39 @@ func train(o *options, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	tr := &backprop.Trainer{Model: model, Loss: loss, Optimizer: opt, ClipNorm: o.clipNorm, ClipValue: o.clipValue, L1: o.l1}
+	tr := &backprop.Trainer{Model: model, Loss: loss, Optimizer: opt, ClipNorm: o.clipNorm, ClipValue: o.clipValue, L1: o.l1,
+		SkipNonFinite: o.skipNonFinite}
 	cfg := backprop.Config{Epochs: o.epochs, BatchSize: o.batch, Shuffle: true, Seed: o.seed,
 		Validation: valData, ValBatchSize: 250, Schedule: sched}
+	// Checkpoints: after every epoch with -checkpoint or -resume, and
+	// always when interrupted.
+	if err := readCheckpoint(); err != nil {
+		return err
+	}
+	if ck != nil {
+		cfg.Resume = ck
+		res.ResumedFrom = o.resume
+		fmt.Fprintf(stdout, "resuming from %s: epoch %d, batch %d, %d steps done\n", ck.Path, ck.Epoch+1, ck.Batch, ck.Steps)
+	}
+	ckDir := o.checkpointDir()
+	if err := cli.KeepCheckpoint("mnist", ckDir, o.checkpoint != "", o.resume, stderr); err != nil {
+		return err
+	}
+	cfg.Stop, cfg.Checkpoint = ctx.Done(), filepath.Join(ckDir, cli.CheckpointFile)
+	if o.checkpoint != "" || o.resume != "" {
+		if err := cli.CheckpointDir(ckDir); err != nil {
+			return err
+		}
+		cfg.CheckpointEvery = 1
+		res.Checkpoint = ckDir
+	}
+	cfg.CheckpointMeta = o.settings().Meta("mnist", modelMeta(o, set, trainSet))
+	if shiftSrc != nil {
+		cfg.Sources = []*rand.PCG{shiftSrc}
+	}
+	if o.afterBatch != nil {
+		cfg.Callbacks = append(cfg.Callbacks, cli.BatchFunc(o.afterBatch))
+	}
 	if !o.quiet {
 		cfg.Callbacks = append(cfg.Callbacks, backprop.NewProgressBar(stderr))
 	}
@@ -362,7 +498,11 @@ func train(o *options, stdout, stderr io.Writer) error {
 		o.model, res.Params, o.optimizer, o.lr, o.schedule, o.batch, o.shift, o.epochs, res.GOMAXPROCS)
 	hist, err := backprop.Fit(tr, trainData, cfg)
 	if err != nil {
-		return err
+		return cli.Stopped(ctx, err, cli.ResumeCommand("mnist", o.args, ckDir))
+	}
+	res.SkippedBatches = tr.Skipped()
+	if n := tr.Skipped(); n > 0 {
+		fmt.Fprintf(stdout, "skipped %d batches with a non-finite loss or gradient (the last: %v)\n", n, tr.LastSkipped())
 	}
 	var samples, secs float64
 	for _, e := range hist.Epochs {
@@ -432,19 +572,14 @@ func report(o *options, model *nn.Sequential, loss *backprop.SoftmaxCrossEntropy
 		}
 	}
 	res.TestAccuracy = float64(correct) / float64(test.Len())
-	res.TestLoss = cli.Round(lossSum/float64(test.Len()), 6)
+	res.TestLoss = cli.Float(cli.Round(lossSum/float64(test.Len()), 6))
 	fmt.Fprintf(stdout, "test accuracy %.2f%% (%d/%d), test loss %.4f\n", 100*res.TestAccuracy, correct, test.Len(), res.TestLoss)
 	printConfusion(stdout, conf, set.Classes)
 
 	if !o.eval && o.save != "-" {
-		meta := map[string][]byte{
-			"dataset":       []byte(set.Name),
-			"model":         []byte(o.model),
-			"mean":          []byte(strconv.FormatFloat(float64(test.Mean), 'g', -1, 32)),
-			"std":           []byte(strconv.FormatFloat(float64(test.Std), 'g', -1, 32)),
-			"test_accuracy": []byte(strconv.FormatFloat(res.TestAccuracy, 'g', -1, 64)),
-			"saved":         []byte(time.Now().UTC().Format(time.RFC3339)),
-		}
+		meta := modelMeta(o, set, test)
+		meta["test_accuracy"] = []byte(strconv.FormatFloat(res.TestAccuracy, 'g', -1, 64))
+		meta["saved"] = []byte(time.Now().UTC().Format(time.RFC3339))
 		if err := nn.SaveFile(o.save, model, meta); err != nil {
 			return err
 		}
@@ -462,10 +597,38 @@ func report(o *options, model *nn.Sequential, loss *backprop.SoftmaxCrossEntropy
 	return nil
 }
 
+// modelMeta returns the metadata that a saved model (or a checkpoint, which
+// -load reads as a model) needs to be used again: the data set, the model
+// and the standardisation of the inputs.
+func modelMeta(o *options, set *datasets.IDXSet, images *datasets.Images) map[string][]byte {
+	return map[string][]byte{
+		"dataset": []byte(set.Name),
+		"model":   []byte(o.model),
+		"mean":    []byte(strconv.FormatFloat(float64(images.Mean), 'g', -1, 32)),
+		"std":     []byte(strconv.FormatFloat(float64(images.Std), 'g', -1, 32)),
+	}
+}
+
+// checkLoaded checks that a loaded model reads MNIST images and gives one
+// logit per class, so that a model of another program is refused with an
+// error instead of failing inside a layer.
+func checkLoaded(m *nn.Sequential, images *datasets.Images, classes int) error {
+	if in := m.InputShape(); !in.Equal(images.InputShape()) {
+		return fmt.Errorf("not an MNIST model: it takes inputs of shape %v, not %v images", in, images.InputShape())
+	}
+	if out := m.OutputShape(); len(out) != 1 || out[0] != classes {
+		return fmt.Errorf("not an MNIST model: it gives outputs of shape %v, not %d class scores", out, classes)
+	}
+	return nil
+}
+
 // applyMeta restores what a saved model needs to be evaluated the way it was
 // trained: the data set and its standardisation.
 func applyMeta(o *options, meta map[string][]byte, train *datasets.Images) error {
 	if m := string(meta["model"]); m != "" {
+		if _, ok := modelDefaults[m]; !ok {
+			return fmt.Errorf("not a model saved by mnist: its metadata names the model %q, not mlp, lenet or cnn", m)
+		}
 		o.model = m
 	}
 	if ds := string(meta["dataset"]); ds != "" {

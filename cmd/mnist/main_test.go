@@ -2,13 +2,16 @@ package main
 
 import (
 	"bytes"
-	"encoding/json"
+	"context"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/descent-ml/descent/internal/cli/clitest"
 )
 
 // mnistDir is the shared copy of MNIST beside the repository: the four
@@ -17,19 +20,10 @@ const mnistDir = "../../../shared/data/mnist"
 
 func runMNIST(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
-	var out, errb bytes.Buffer
-	code = run(args, &out, &errb)
-	return code, out.String(), errb.String()
+	return clitest.Run(func(stdout, stderr io.Writer) int { return run(context.Background(), args, stdout, stderr) })
 }
 
-// lastJSON decodes the final JSON line of the output.
-func lastJSON(t *testing.T, stdout string) map[string]any {
-	t.Helper()
-	lines := strings.Split(strings.TrimSpace(stdout), "\n")
-	var res map[string]any
-	require.NoError(t, json.Unmarshal([]byte(lines[len(lines)-1]), &res), "last line: %s", lines[len(lines)-1])
-	return res
-}
+var lastJSON = clitest.LastJSON
 
 func TestInvalidFlagsExitTwoWithUsage(t *testing.T) {
 	for _, tc := range []struct {
@@ -56,6 +50,14 @@ func TestInvalidFlagsExitTwoWithUsage(t *testing.T) {
 		{[]string{"-eval"}, "-eval needs -load"},
 		{[]string{"-no-such-flag"}, "flag provided but not defined"},
 		{[]string{"stray"}, `unexpected argument "stray"`},
+		{[]string{"-checkpoint", ""}, "-checkpoint needs a folder"},
+		{[]string{"-resume", ""}, "-resume needs the folder of a checkpoint"},
+		{[]string{"-resume=", "-checkpoint", "ckpt"}, "-resume needs the folder of a checkpoint"},
+		{[]string{"-load", "m.bin", "-eval", "-checkpoint", "ckpt"}, "-checkpoint, -resume and -skip-nonfinite are for training: not with -eval"},
+		{[]string{"-load", "m.bin", "-eval", "-resume", "ckpt"}, "-checkpoint, -resume and -skip-nonfinite are for training: not with -eval"},
+		{[]string{"-load", "m.bin", "-eval", "-skip-nonfinite"}, "-checkpoint, -resume and -skip-nonfinite are for training: not with -eval"},
+		{[]string{"-skip-nonfinite=maybe"}, `invalid boolean value "maybe" for -skip-nonfinite`},
+		{[]string{"-resume"}, "flag needs an argument: -resume"},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			code, stdout, stderr := runMNIST(t, tc.args...)
@@ -65,6 +67,14 @@ func TestInvalidFlagsExitTwoWithUsage(t *testing.T) {
 			require.Contains(t, stderr, "Usage: mnist")
 		})
 	}
+}
+
+func TestHelpExitsZero(t *testing.T) {
+	code, stdout, stderr := runMNIST(t, "-h")
+	require.Equal(t, 0, code)
+	require.Empty(t, stdout)
+	require.Contains(t, stderr, "Usage: mnist")
+	require.Contains(t, stderr, "-resume")
 }
 
 func TestMissingDataIsAClearError(t *testing.T) {

@@ -83,59 +83,98 @@
 //     to the text's log-odds;
 //   - -eval evaluates the saved model on the test split of -format.
 //
-// Exit status: 0 on success, 2 for a bad command line (with the usage), 1
-// for any other error (missing or malformed data, which names the file and
-// line, or an unreadable model file).
+// # Interruptions and checkpoints
+//
+// SIGINT (Ctrl-C) or SIGTERM during training finishes the current batch,
+// saves a checkpoint in the -checkpoint folder (./sentiment-checkpoint when
+// none is given), prints the command that resumes the run, and exits with
+// status 130 (143 for SIGTERM); a second signal quits at once, leaving the
+// last checkpoint whole (it is replaced atomically). With -checkpoint DIR a
+// checkpoint is also saved after every epoch. -resume DIR carries on from
+// DIR/checkpoint.bin with the same flags and data: the vocabulary built
+// again from the data must be the checkpoint's, and the run ends with the
+// weights an uninterrupted run would have, bit for bit (same GOMAXPROCS).
+// A checkpoint holds the vectoriser too, so -load reads it as a model.
+// Cross-validation trains one model per fold and cannot be checkpointed.
+//
+// A NaN or infinite loss or gradient stops training with an error naming
+// the epoch, batch, step, layer and parameter, before the bad step changes
+// any weight; -skip-nonfinite drops such a batch instead and reports how
+// many were skipped.
+//
+// Exit status: 0 on success, 2 for a bad command line (with the usage), 130
+// or 143 when interrupted, 1 for any other error (missing or malformed data,
+// which names the file and line, or an unreadable model file).
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 
+	"github.com/descent-ml/descent/backprop"
 	"github.com/descent-ml/descent/datasets"
 	"github.com/descent-ml/descent/internal/cli"
 )
 
-func main() { os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) }
+func main() {
+	ctx, stop := cli.NotifyInterrupt("sentiment", os.Stderr, os.Exit)
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// defaultCheckpoint is the folder an interrupted run saves its checkpoint
+// in when -checkpoint is not given.
+const defaultCheckpoint = "sentiment-checkpoint"
 
 // formats lists the -format values.
 var formats = []string{"imdb", "polarity", "sst2", "tsv"}
 
 // options are the command's flags, after defaults are applied.
 type options struct {
-	data, format string
-	vocab        int
-	minCount     int
-	ngrams       int
-	vectorizer   string
-	weighting    datasets.Weighting
-	model        string
-	hidden       int
-	epochs       int
-	batch        int
-	optimizer    string
-	lr           float64
-	weightDecay  float64
-	dropout      float64
-	seed         uint64
-	save, load   string
-	json         bool
-	plot, csv    string
-	folds        int
-	quiet        bool
-	val          int
-	trainLimit   int
-	predict      string
-	explain      bool
-	eval         bool
-	top          int
-	download     bool
+	data, format  string
+	vocab         int
+	minCount      int
+	ngrams        int
+	vectorizer    string
+	weighting     datasets.Weighting
+	model         string
+	hidden        int
+	epochs        int
+	batch         int
+	optimizer     string
+	lr            float64
+	weightDecay   float64
+	dropout       float64
+	seed          uint64
+	save, load    string
+	json          bool
+	plot, csv     string
+	folds         int
+	quiet         bool
+	val           int
+	trainLimit    int
+	predict       string
+	explain       bool
+	eval          bool
+	top           int
+	download      bool
+	checkpoint    string
+	resume        string
+	skipNonFinite bool
 
-	set map[string]bool // the flags given on the command line
+	set  map[string]bool // the flags given on the command line
+	args []string        // the command line, for the resume command
+
+	// afterBatch, if set, is called after every training batch (tests stop
+	// a run in the middle with it).
+	afterBatch func(backprop.BatchInfo)
 }
 
 func parseFlags(args []string, stderr io.Writer) (*options, error) {
@@ -196,10 +235,14 @@ Flags:
 	fs.IntVar(&o.val, "val", 0, "hold out this many training texts (chosen at random) for validation after every epoch; the vocabulary is built without them")
 	fs.IntVar(&o.trainLimit, "train-limit", 0, "train on the first N training texts only, for quick runs (0: all)")
 	fs.BoolVar(&o.download, "download", true, "download IMDB when it is missing")
+	fs.StringVar(&o.checkpoint, "checkpoint", "", "save a checkpoint in this folder after every epoch and when interrupted\n(default: only when interrupted, in ./"+defaultCheckpoint+"; with -resume, the -resume folder)")
+	fs.StringVar(&o.resume, "resume", "", "carry on the interrupted run whose checkpoint is in this folder (give the same flags)")
+	fs.BoolVar(&o.skipNonFinite, "skip-nonfinite", false, "skip a batch whose loss or gradient is NaN or infinite instead of stopping")
 	if err := cli.ParseFlags(fs, args); err != nil {
 		return nil, err
 	}
 	o.set = cli.FlagsSet(fs)
+	o.args = slices.Clone(args)
 	if err := o.validate(fs); err != nil {
 		return nil, err
 	}
@@ -277,6 +320,14 @@ func (o *options) validate(fs *flag.FlagSet) error {
 		return bad("-eval evaluates on the test set: use it without -predict and -explain")
 	case o.folds >= 2 && o.set["save"] && o.save != "-":
 		return bad("-save needs a single training run, not %d-fold cross-validation (add -folds 0)", o.folds)
+	case o.set["checkpoint"] && o.checkpoint == "":
+		return bad("-checkpoint needs a folder")
+	case o.set["resume"] && o.resume == "":
+		return bad("-resume needs the folder of a checkpoint")
+	case o.load != "" && (o.checkpoint != "" || o.resume != "" || o.skipNonFinite):
+		return bad("-checkpoint, -resume and -skip-nonfinite are for training: not with -load")
+	case o.folds >= 2 && (o.checkpoint != "" || o.resume != ""):
+		return bad("-checkpoint and -resume need a single training run, not %d-fold cross-validation (add -folds 0)", o.folds)
 	}
 	if o.weighting, err = datasets.ParseWeighting(o.vectorizer); err != nil {
 		return bad("%v", err)
@@ -290,17 +341,24 @@ func (o *options) validate(fs *flag.FlagSet) error {
 	return nil
 }
 
-func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	o, err := parseFlags(args, stderr)
-	if err == nil {
-		if o.load != "" {
-			err = useSaved(o, stdin, stdout, stderr)
-		} else {
-			err = trainCommand(o, stdout, stderr)
-		}
-		if err != nil && !errors.Is(err, cli.ErrUsage) {
-			fmt.Fprintf(stderr, "sentiment: %v\n", err)
-		}
+	if err != nil {
+		return cli.ExitCode(err)
+	}
+	return execute(ctx, o, stdin, stdout, stderr)
+}
+
+// execute runs the command for parsed flags and returns its exit status.
+func execute(ctx context.Context, o *options, stdin io.Reader, stdout, stderr io.Writer) int {
+	var err error
+	if o.load != "" {
+		err = useSaved(o, stdin, stdout, stderr)
+	} else {
+		err = trainCommand(ctx, o, stdout, stderr)
+	}
+	if err != nil && !errors.Is(err, cli.ErrUsage) {
+		fmt.Fprintf(stderr, "sentiment: %v\n", err)
 	}
 	return cli.ExitCode(err)
 }

@@ -3,7 +3,7 @@ package main
 import (
 	"bytes"
 	"compress/gzip"
-	"encoding/json"
+	"context"
 	"fmt"
 	"io"
 	"math"
@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/descent-ml/descent/datasets"
+	"github.com/descent-ml/descent/internal/cli/clitest"
 	"github.com/descent-ml/descent/layers"
 	"github.com/descent-ml/descent/nn"
 )
@@ -31,19 +32,12 @@ const (
 
 func runSentiment(t *testing.T, stdin string, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
-	var out, errb bytes.Buffer
-	code = run(args, strings.NewReader(stdin), &out, &errb)
-	return code, out.String(), errb.String()
+	return clitest.Run(func(stdout, stderr io.Writer) int {
+		return run(context.Background(), args, strings.NewReader(stdin), stdout, stderr)
+	})
 }
 
-// lastJSON decodes the final JSON line of the output.
-func lastJSON(t *testing.T, stdout string) map[string]any {
-	t.Helper()
-	lines := strings.Split(strings.TrimSpace(stdout), "\n")
-	var res map[string]any
-	require.NoError(t, json.Unmarshal([]byte(lines[len(lines)-1]), &res), "last line: %s", lines[len(lines)-1])
-	return res
-}
+var lastJSON = clitest.LastJSON
 
 func TestInvalidFlagsExitTwoWithUsage(t *testing.T) {
 	for _, tc := range []struct {
@@ -86,6 +80,15 @@ func TestInvalidFlagsExitTwoWithUsage(t *testing.T) {
 		{[]string{"-batch", "many"}, `invalid value "many" for flag -batch`},
 		{[]string{"-no-such-flag"}, "flag provided but not defined: -no-such-flag"},
 		{[]string{"stray"}, `unexpected argument "stray"`},
+		{[]string{"-checkpoint", ""}, "-checkpoint needs a folder"},
+		{[]string{"-resume", ""}, "-resume needs the folder of a checkpoint"},
+		{[]string{"-resume"}, "flag needs an argument: -resume"},
+		{[]string{"-load", "m.bin", "-checkpoint", "ckpt"}, "-checkpoint, -resume and -skip-nonfinite are for training: not with -load"},
+		{[]string{"-load", "m.bin", "-resume", "ckpt"}, "-checkpoint, -resume and -skip-nonfinite are for training: not with -load"},
+		{[]string{"-load", "m.bin", "-skip-nonfinite"}, "-checkpoint, -resume and -skip-nonfinite are for training: not with -load"},
+		{[]string{"-skip-nonfinite=maybe"}, `invalid boolean value "maybe" for -skip-nonfinite`},
+		{[]string{"-format", "polarity", "-checkpoint", "ckpt"}, "-checkpoint and -resume need a single training run, not 10-fold cross-validation (add -folds 0)"},
+		{[]string{"-folds", "5", "-resume", "ckpt"}, "-checkpoint and -resume need a single training run, not 5-fold cross-validation (add -folds 0)"},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			code, stdout, stderr := runSentiment(t, "", tc.args...)
@@ -259,9 +262,9 @@ func mrModel(t *testing.T, args ...string) (*options, *classifier, *datasets.Cor
 	require.NoError(t, err)
 	model, err := buildModel(o, p.vec.Cols())
 	require.NoError(t, err)
-	hist, err := train(o, model, p, nil, nil)
+	out, err := train(runEnv{}, o, model, p, nil, nil)
 	require.NoError(t, err)
-	require.Len(t, hist.Epochs, o.epochs)
+	require.Len(t, out.hist.Epochs, o.epochs)
 	return o, &classifier{model: model, vec: p.vec, labels: [2]string{"negative", "positive"}}, testC
 }
 

@@ -395,7 +395,7 @@ func evalSaved(o *options, c *classifier, stdout, stderr io.Writer) error {
 		LoadSeconds: cli.Round(loadSecs, 3), PrepSeconds: cli.Round(time.Since(start).Seconds(), 3),
 		EpochSeconds: []float64{}, EvaluatedLoaded: true, GOMAXPROCS: runtime.GOMAXPROCS(0)}
 	e := evaluate(c.model, bags)
-	res.TestAccuracy, res.TestLoss = e.accuracy, cli.Round(e.loss, 6)
+	res.TestAccuracy, res.TestLoss = e.accuracy, cli.Float(cli.Round(e.loss, 6))
 	fmt.Fprintf(stdout, "%s: %d %s %s from %s\n", o.format, e.n, testName, data.noun, data.where)
 	printScore(stdout, testName, e)
 	return finish(o, &res, stdout)

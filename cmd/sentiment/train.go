@@ -1,10 +1,13 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"math"
 	"math/rand/v2"
+	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"slices"
@@ -48,13 +51,16 @@ type result struct {
 	ValAccuracy     *float64  `json:"val_accuracy,omitempty"`
 	TestAccuracy    float64   `json:"test_accuracy"`
 	TestAccuracyStd *float64  `json:"test_accuracy_std,omitempty"`
-	TestLoss        float64   `json:"test_loss"`
+	TestLoss        cli.Float `json:"test_loss"` // null when NaN
 	Folds           int       `json:"folds,omitempty"`
 	FoldAccuracies  []float64 `json:"fold_accuracies,omitempty"`
 	PeakRSSMiB      float64   `json:"peak_rss_mib"`
 	GOMAXPROCS      int       `json:"gomaxprocs"`
 	Saved           string    `json:"saved,omitempty"`
 	EvaluatedLoaded bool      `json:"evaluated_loaded_model,omitempty"`
+	SkippedBatches  int       `json:"skipped_batches"`
+	ResumedFrom     string    `json:"resumed_from,omitempty"`
+	Checkpoint      string    `json:"checkpoint,omitempty"`
 }
 
 func newResult(o *options) result {
@@ -135,16 +141,36 @@ func buildModel(o *options, cols int) (*nn.Sequential, error) {
 	return nn.NewSequential(nn.Shape{cols}, rng, ls...)
 }
 
+// runEnv is what a training run needs besides the flags: the context whose
+// cancellation stops it between batches, and, for a run that can be
+// resumed (not a fold of a cross-validation), the checkpoint folder.
+type runEnv struct {
+	ctx    context.Context
+	ckDir  string // "" for no checkpoint
+	resume *backprop.Checkpoint
+}
+
+// trained is the outcome of train.
+type trained struct {
+	hist    backprop.History
+	skipped int // batches skipped for a non-finite loss or gradient
+}
+
 // train trains model on p.train (validating on p.val after every epoch),
 // drawing progress bars on bars (nil: none) and the per-epoch table on
-// table (nil: none).
-func train(o *options, model *nn.Sequential, p *prepared, bars, table io.Writer) (backprop.History, error) {
+// table (nil: none). With r.ckDir it saves checkpoints there (after every
+// epoch with -checkpoint or -resume, else only when stopped), and with
+// r.resume it carries on from that checkpoint.
+func train(r runEnv, o *options, model *nn.Sequential, p *prepared, bars, table io.Writer) (trained, error) {
 	opt, err := cli.NewOptimizer(o.optimizer, model.Params(), o.lr, o.weightDecay)
 	if err != nil {
-		return backprop.History{}, err
+		return trained{}, err
 	}
-	tr := &backprop.Trainer{Model: model, Loss: backprop.NewSoftmaxCrossEntropy(), Optimizer: opt}
+	tr := &backprop.Trainer{Model: model, Loss: backprop.NewSoftmaxCrossEntropy(), Optimizer: opt, SkipNonFinite: o.skipNonFinite}
 	cfg := backprop.Config{Epochs: o.epochs, BatchSize: o.batch, Shuffle: true, Seed: o.seed, ValBatchSize: 1000}
+	if r.ctx != nil {
+		cfg.Stop = r.ctx.Done()
+	}
 	if p.val != nil {
 		cfg.SparseValidation = p.val
 	}
@@ -154,7 +180,77 @@ func train(o *options, model *nn.Sequential, p *prepared, bars, table io.Writer)
 	if table != nil {
 		cfg.Callbacks = append(cfg.Callbacks, backprop.NewLog(table))
 	}
-	return backprop.FitSparse(tr, p.train, cfg)
+	if o.afterBatch != nil {
+		cfg.Callbacks = append(cfg.Callbacks, cli.BatchFunc(o.afterBatch))
+	}
+	if r.ckDir != "" {
+		cfg.Checkpoint = filepath.Join(r.ckDir, cli.CheckpointFile)
+		if o.checkpoint != "" || o.resume != "" {
+			cfg.CheckpointEvery = 1
+		}
+		meta, err := modelMeta(o, p.vec)
+		if err != nil {
+			return trained{}, err
+		}
+		cfg.CheckpointMeta = o.settings().Meta("sentiment", meta)
+		cfg.Resume = r.resume
+	}
+	hist, err := backprop.FitSparse(tr, p.train, cfg)
+	return trained{hist, tr.Skipped()}, err
+}
+
+// settings returns the flags that decide the result of a training run: a
+// checkpoint records them, and -resume requires the same (the data itself
+// is checked through the vocabulary built from it).
+func (o *options) settings() cli.Settings {
+	g := func(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
+	s := cli.Settings{
+		"format": o.format, "vocab": strconv.Itoa(o.vocab), "min-count": strconv.Itoa(o.minCount),
+		"ngrams": strconv.Itoa(o.ngrams), "vectorizer": o.vectorizer, "model": o.model, "epochs": strconv.Itoa(o.epochs),
+		"batch": strconv.Itoa(o.batch), "optimizer": o.optimizer, "lr": g(o.lr), "weight-decay": g(o.weightDecay),
+		"seed": strconv.FormatUint(o.seed, 10), "val": strconv.Itoa(o.val), "train-limit": strconv.Itoa(o.trainLimit),
+	}
+	if o.model == "mlp" {
+		s["hidden"], s["dropout"] = strconv.Itoa(o.hidden), g(o.dropout)
+	}
+	return s
+}
+
+// checkpointDir returns the folder checkpoints go to: -checkpoint, else
+// the -resume folder, else the default.
+func (o *options) checkpointDir() string {
+	switch {
+	case o.checkpoint != "":
+		return o.checkpoint
+	case o.resume != "":
+		return o.resume
+	}
+	return defaultCheckpoint
+}
+
+// readResume reads the -resume checkpoint and checks it against the flags
+// and against the vectoriser built again from the data: a different
+// vocabulary means different data (or a different vocabulary setting),
+// which no checkpoint can carry on.
+func readResume(o *options, vec *datasets.Vectorizer, notes io.Writer) (*backprop.Checkpoint, error) {
+	ck, err := cli.ReadCheckpoint(o.resume, "sentiment", o.settings(), notes)
+	if err != nil {
+		return nil, err
+	}
+	mine, err := vec.MarshalBinary()
+	if err != nil {
+		return nil, err
+	}
+	if saved := ck.Meta[metaVectorizer]; !bytes.Equal(saved, mine) {
+		var old datasets.Vectorizer
+		what := "cannot be read"
+		if old.UnmarshalBinary(saved) == nil {
+			what = fmt.Sprintf("has %d terms", old.Vocab().Len())
+		}
+		return nil, fmt.Errorf("-resume %s: the vocabulary built from the data (%d terms) is not the checkpoint's, which %s: was the data changed?",
+			o.resume, vec.Vocab().Len(), what)
+	}
+	return ck, nil
 }
 
 // evaluation is a model's score on a labelled set.
@@ -208,7 +304,7 @@ func freeTexts() {
 	debug.FreeOSMemory()
 }
 
-func trainCommand(o *options, stdout, stderr io.Writer) error {
+func trainCommand(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 	start := time.Now()
 	c, err := loadCorpora(o, stderr)
 	if err != nil {
@@ -225,10 +321,13 @@ func trainCommand(o *options, stdout, stderr io.Writer) error {
 		if o.set["save"] && o.save != "-" {
 			return fmt.Errorf("%s has no test split, so it is cross-validated and no model is saved: add -folds 0 to train on 9/10 of it, test on the rest and save", c.where)
 		}
+		if o.checkpoint != "" || o.resume != "" {
+			return fmt.Errorf("%s has no test split, so it is cross-validated, which cannot be checkpointed: add -folds 0 to train on 9/10 of it, test on the rest", c.where)
+		}
 		o.folds, o.save = 10, "-"
 	}
 	if o.folds >= 2 {
-		return crossValidate(o, c, res, bars, stdout)
+		return crossValidate(ctx, o, c, res, bars, stdout)
 	}
 
 	trainC, testC, testName, err := testSplit(c)
@@ -264,9 +363,31 @@ func trainCommand(o *options, stdout, stderr io.Writer) error {
 	res.Params = nn.NumParams(model.Params())
 	fmt.Fprintf(stdout, "model %s (%d parameters), %s lr %g, batch %d, %d epochs, GOMAXPROCS %d\n",
 		modelName(o), res.Params, o.optimizer, o.lr, o.batch, o.epochs, res.GOMAXPROCS)
-	hist, err := train(o, model, p, bars, stdout)
-	if err != nil {
+	r := runEnv{ctx: ctx, ckDir: o.checkpointDir()}
+	if o.resume != "" {
+		if r.resume, err = readResume(o, p.vec, stderr); err != nil {
+			return err
+		}
+		res.ResumedFrom = o.resume
+		fmt.Fprintf(stdout, "resuming from %s: epoch %d, batch %d, %d steps done\n", r.resume.Path, r.resume.Epoch+1, r.resume.Batch, r.resume.Steps)
+	}
+	if err := cli.KeepCheckpoint("sentiment", r.ckDir, o.checkpoint != "", o.resume, stderr); err != nil {
 		return err
+	}
+	if o.checkpoint != "" || o.resume != "" {
+		if err := cli.CheckpointDir(r.ckDir); err != nil {
+			return err
+		}
+		res.Checkpoint = r.ckDir
+	}
+	out, err := train(r, o, model, p, bars, stdout)
+	if err != nil {
+		return cli.Stopped(ctx, err, cli.ResumeCommand("sentiment", o.args, r.ckDir))
+	}
+	hist := out.hist
+	res.SkippedBatches = out.skipped
+	if out.skipped > 0 {
+		fmt.Fprintf(stdout, "skipped %d batches with a non-finite loss or gradient\n", out.skipped)
 	}
 	res.Epochs = len(hist.Epochs)
 	res.SamplesPerSec, res.EpochSeconds = cli.Throughput(hist, p.train.Len())
@@ -275,7 +396,7 @@ func trainCommand(o *options, stdout, stderr io.Writer) error {
 		res.ValAccuracy = &v
 	}
 	e := evaluate(model, p.test)
-	res.TestAccuracy, res.TestLoss = e.accuracy, cli.Round(e.loss, 6)
+	res.TestAccuracy, res.TestLoss = e.accuracy, cli.Float(cli.Round(e.loss, 6))
 	printScore(stdout, testName, e)
 	if err := writeCurves(o, hist); err != nil {
 		return err
@@ -327,19 +448,29 @@ func writeCurves(o *options, hist backprop.History) error {
 // saveModel writes the model with, in its metadata, everything needed to
 // classify raw text: the vectoriser, the labels, the format and model kind.
 func saveModel(o *options, path string, m *nn.Sequential, vec *datasets.Vectorizer, acc float64, testName string) error {
-	vb, err := vec.MarshalBinary()
+	meta, err := modelMeta(o, vec)
 	if err != nil {
 		return err
 	}
-	meta := map[string][]byte{
-		metaVectorizer:  vb,
-		metaLabels:      []byte(strings.Join(datasets.SentimentClasses, ",")),
-		metaFormat:      []byte(o.format),
-		metaModel:       []byte(o.model),
-		"test_accuracy": []byte(strconv.FormatFloat(acc, 'g', -1, 64)),
-		"test_split":    []byte(testName),
-	}
+	meta["test_accuracy"] = []byte(strconv.FormatFloat(acc, 'g', -1, 64))
+	meta["test_split"] = []byte(testName)
 	return nn.SaveFile(path, m, meta)
+}
+
+// modelMeta returns the metadata a model (or a checkpoint, which -load
+// reads as a model) needs to classify raw text: the vectoriser, the labels,
+// the format and model kind.
+func modelMeta(o *options, vec *datasets.Vectorizer) (map[string][]byte, error) {
+	vb, err := vec.MarshalBinary()
+	if err != nil {
+		return nil, err
+	}
+	return map[string][]byte{
+		metaVectorizer: vb,
+		metaLabels:     []byte(strings.Join(datasets.SentimentClasses, ",")),
+		metaFormat:     []byte(o.format),
+		metaModel:      []byte(o.model),
+	}, nil
 }
 
 // Keys of the model file's metadata.
@@ -403,7 +534,7 @@ func bagsMiB(p *prepared) float64 {
 // MR, all of them): for each fold, a vectoriser fitted on the other folds
 // (less -val), a model trained on them and tested on the fold. It reports
 // every fold's accuracy, their mean and standard deviation.
-func crossValidate(o *options, c *corpora, res result, bars, stdout io.Writer) error {
+func crossValidate(ctx context.Context, o *options, c *corpora, res result, bars, stdout io.Writer) error {
 	k := o.folds
 	if c.train.Len() < k {
 		return fmt.Errorf("%d-fold cross-validation of %d texts", k, c.train.Len())
@@ -435,10 +566,12 @@ func crossValidate(o *options, c *corpora, res result, bars, stdout io.Writer) e
 		if err != nil {
 			return err
 		}
-		hist, err := train(o, model, p, bars, nil)
+		out, err := train(runEnv{ctx: ctx}, o, model, p, bars, nil)
 		if err != nil {
-			return fmt.Errorf("fold %d: %w", f+1, err)
+			return cli.Stopped(ctx, fmt.Errorf("fold %d: %w", f+1, err), "")
 		}
+		hist := out.hist
+		res.SkippedBatches += out.skipped
 		e := evaluate(model, p.test)
 		hists = append(hists, hist)
 		accs, losses = append(accs, e.accuracy), append(losses, e.loss)
@@ -468,7 +601,7 @@ func crossValidate(o *options, c *corpora, res result, bars, stdout io.Writer) e
 	meanLoss, _ := cli.MeanStd(losses)
 	res.Folds = k
 	res.FoldAccuracies = accs
-	res.TestAccuracy, res.TestAccuracyStd, res.TestLoss = mean, &std, cli.Round(meanLoss, 6)
+	res.TestAccuracy, res.TestAccuracyStd, res.TestLoss = mean, &std, cli.Float(cli.Round(meanLoss, 6))
 	res.PrepSeconds = cli.Round(prep, 3)
 	if trainSecs > 0 {
 		res.SamplesPerSec = math.Round(float64(trained) / trainSecs)

@@ -121,6 +121,9 @@ func TestWriteFileAtomicLeavesNothingOnFailure(t *testing.T) {
 	b, err := os.ReadFile(path)
 	require.NoError(t, err)
 	require.Equal(t, "new", string(b))
+	st, err := os.Stat(path)
+	require.NoError(t, err)
+	require.Equal(t, os.FileMode(0o644), st.Mode().Perm(), "readable like a file os.WriteFile makes, not 0600")
 }
 
 func TestPeakRSS(t *testing.T) {

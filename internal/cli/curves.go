@@ -26,7 +26,12 @@ func WriteFileAtomic(path string, data []byte) error {
 	if err != nil {
 		return err
 	}
-	_, err = tmp.Write(data)
+	// CreateTemp makes the file 0600; give it the mode os.WriteFile would
+	// (before the umask), since these are files for people to read.
+	err = tmp.Chmod(0o644)
+	if err == nil {
+		_, err = tmp.Write(data)
+	}
 	if err == nil {
 		err = tmp.Sync()
 	}

@@ -39,14 +39,18 @@ func ParseFlags(fs *flag.FlagSet, args []string) error {
 }
 
 // ExitCode maps the error of a command to its exit status: 0 for nil and
-// for -h (flag.ErrHelp), 2 for a bad command line ([ErrUsage]), 1 for
-// anything else.
+// for -h (flag.ErrHelp), 2 for a bad command line ([ErrUsage]), 128 + the
+// signal's number for a run stopped by a signal ([Interrupted]: 130 for
+// SIGINT), 1 for anything else.
 func ExitCode(err error) int {
+	var in Interrupted
 	switch {
 	case err == nil, errors.Is(err, flag.ErrHelp):
 		return 0
 	case errors.Is(err, ErrUsage):
 		return 2
+	case errors.As(err, &in):
+		return in.ExitStatus()
 	}
 	return 1
 }

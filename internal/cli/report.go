@@ -93,3 +93,18 @@ func WriteJSONLine(w io.Writer, v any) error {
 	_, err = fmt.Fprintf(w, "%s\n", b)
 	return err
 }
+
+// Float is a float64 that encodes to JSON as a number when finite and as
+// null when NaN or infinite, which encoding/json refuses: a run that
+// skipped its non-finite batches can still end with a NaN test loss, and
+// its JSON line must still be written.
+type Float float64
+
+// MarshalJSON writes f as a number, or null if it is not finite.
+func (f Float) MarshalJSON() ([]byte, error) {
+	v := float64(f)
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return []byte("null"), nil
+	}
+	return json.Marshal(v)
+}
