@@ -258,7 +258,7 @@ func TestFitSkipNonFinite(t *testing.T) {
 		require.False(t, math.IsNaN(e.Loss) || math.IsNaN(e.Accuracy), "epoch %d: %+v", e.Epoch, e)
 	}
 	for _, p := range r.m.Params() {
-		require.True(t, allFinite(p.Data()), p.Name)
+		require.True(t, optim.AllFinite(p.Data()), p.Name)
 	}
 }
 

@@ -23,7 +23,9 @@
 //  5. Regularise and clip. L1/L2 add their gradients to the weights'; then
 //     every gradient element is clamped (ClipValue) and the global norm is
 //     capped (ClipNorm). A NaN or infinite loss or gradient stops here with
-//     an error naming the step and the parameter, and no update is made.
+//     an error naming the step and the parameter, and no update is made;
+//     with [Trainer.SkipNonFinite] the batch is dropped and counted
+//     ([Trainer.Skipped]) instead, and training goes on.
 //  6. Step. The optimizer updates every parameter from its gradient. The
 //     gradients are cleared at the start of the next step.
 //
@@ -31,6 +33,17 @@
 // of epochs, evaluates a validation set in inference mode, drives a
 // learning-rate schedule, calls [Callback]s ([EarlyStopping], [ProgressBar],
 // [Log]) and records a [History]. A warmed-up Step allocates nothing.
+//
+// # Stopping and resuming
+//
+// [Config].Stop ends a Fit between batches (the commands close it on
+// Ctrl-C), with an error wrapping [ErrStopped]. [Config].Checkpoint names a
+// file where Fit then saves its complete state, and with CheckpointEvery
+// also after every few epochs: a model file whose metadata entry
+// [CheckpointKey] holds the optimizer, schedule, random generators,
+// position and history (see [Checkpoint]). [ReadCheckpoint] reads it back
+// and [Config].Resume carries on from it, ending with the weights of a run
+// that was never stopped, bit for bit.
 //
 // # Losses
 //

@@ -203,13 +203,18 @@ func (d *Downloader) Fetch(dir string, f IDXFile, mirrors []string) error {
 	}
 	removeStaleParts(dir, f.Name)
 	var errs []string
+	bad := false // some mirror served a file that failed its checksum
 	for _, m := range mirrors {
 		url := strings.TrimSuffix(m, "/") + "/" + f.Name + ".gz"
 		err := d.fetchOne(dir, f, url)
 		if err == nil {
 			return nil
 		}
+		bad = bad || errors.Is(err, ErrChecksum)
 		errs = append(errs, fmt.Sprintf("  %s: %v", url, err))
+	}
+	if bad {
+		return fmt.Errorf("datasets: %s.gz: every mirror failed, at least one with a %w:\n%s", f.Name, ErrChecksum, strings.Join(errs, "\n"))
 	}
 	return fmt.Errorf("datasets: %s.gz: every mirror failed:\n%s", f.Name, strings.Join(errs, "\n"))
 }

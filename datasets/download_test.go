@@ -137,6 +137,7 @@ func TestFetch(t *testing.T) {
 		m.other[gzName] = gzipBytes(t, idxBytes(0x08, []uint32{1, 2, 3}, seq(0, 6)))
 		err := d.Fetch(dir, f, []string{m.URL + "/other/"})
 		require.ErrorContains(t, err, "checksum mismatch")
+		require.ErrorIs(t, err, ErrChecksum)
 		require.ErrorContains(t, err, m.URL+"/other/"+gzName)
 		requireOnly(t, dir)
 	})

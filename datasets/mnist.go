@@ -147,16 +147,47 @@ func (d *Images) Batch(x, y *tensor.Dense, idx []int) {
 
 	xs, ys := x.Float32s(), y.Float32s()
 	n := d.Len()
-	for b, i := range idx {
+	// Touch one byte in every 64-byte line of every image first: the
+	// images lie at random places in a set too big for the caches, and
+	// these independent loads bring them in together, where the copy loop
+	// below would wait for them one line at a time (a batch of 64 MNIST
+	// images: 31 µs instead of 47, BenchmarkImagesBatch). The sum only
+	// keeps the loads from being removed.
+	touch := 0
+	for _, i := range idx {
 		if i < 0 || i >= n {
 			panic(fmt.Sprintf("datasets: Images.Batch: index %d out of range [0, %d)", i, n))
 		}
 		src := d.Pixels[i*size : (i+1)*size]
-		dst := xs[b*size : (b+1)*size]
-		for j, p := range src {
-			dst[j] = lut[p]
+		for k := 0; k < len(src); k += 64 {
+			touch += int(src[k])
 		}
+	}
+	if touch < 0 {
+		panic("datasets: Images.Batch: impossible pixel sum")
+	}
+	for b, i := range idx {
+		convert(xs[b*size:(b+1)*size], d.Pixels[i*size:(i+1)*size], &lut)
 		ys[b] = float32(d.Labels[i])
+	}
+}
+
+// convert sets dst[j] = lut[src[j]] for every j < len(src). Eight at a
+// time, with the eight loads issued before the eight stores: the plain
+// loop took 2.5 times as long.
+func convert(dst []float32, src []uint8, lut *[256]float32) {
+	dst = dst[:len(src)]
+	j := 0
+	for ; j+8 <= len(src); j += 8 {
+		s := src[j : j+8 : j+8]
+		v0, v1, v2, v3 := lut[s[0]], lut[s[1]], lut[s[2]], lut[s[3]]
+		v4, v5, v6, v7 := lut[s[4]], lut[s[5]], lut[s[6]], lut[s[7]]
+		d := dst[j : j+8 : j+8]
+		d[0], d[1], d[2], d[3] = v0, v1, v2, v3
+		d[4], d[5], d[6], d[7] = v4, v5, v6, v7
+	}
+	for ; j < len(src); j++ {
+		dst[j] = lut[src[j]]
 	}
 }
 

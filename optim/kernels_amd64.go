@@ -15,6 +15,9 @@ var useAVX = cpu.X86.HasAVX
 // results.
 
 //go:noescape
+func allFiniteAVX(x *float32, n int) bool
+
+//go:noescape
 func sgdPlainAVX(w, grad *float32, n int, lr float32)
 
 //go:noescape

@@ -423,3 +423,44 @@ adadelta:
 	VSUBPS  Y6, Y0, Y0
 	VMOVUPS Y0, W
 	LOOP_NEXT(adadelta)
+
+// func allFiniteAVX(x *float32, n int) bool
+// Σ (x − x) over the first n elements (n a positive multiple of 32), in
+// four sums of eight lanes: every term is 0 for a finite x and NaN for NaN
+// and ±Inf, so the sums are all zero exactly when every element is finite.
+TEXT ·allFiniteAVX(SB), NOSPLIT, $0-17
+	MOVQ   x+0(FP), SI
+	MOVQ   n+8(FP), CX
+	SHLQ   $2, CX
+	XORQ   DX, DX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+
+finiteLoop:
+	VMOVUPS (SI)(DX*1), Y4
+	VMOVUPS 32(SI)(DX*1), Y5
+	VMOVUPS 64(SI)(DX*1), Y6
+	VMOVUPS 96(SI)(DX*1), Y7
+	VSUBPS  Y4, Y4, Y4
+	VSUBPS  Y5, Y5, Y5
+	VSUBPS  Y6, Y6, Y6
+	VSUBPS  Y7, Y7, Y7
+	VADDPS  Y4, Y0, Y0
+	VADDPS  Y5, Y1, Y1
+	VADDPS  Y6, Y2, Y2
+	VADDPS  Y7, Y3, Y3
+	ADDQ    $128, DX
+	CMPQ    DX, CX
+	JLT     finiteLoop
+
+	VADDPS    Y1, Y0, Y0
+	VADDPS    Y3, Y2, Y2
+	VADDPS    Y2, Y0, Y0
+	VCMPPS    $3, Y0, Y0, Y0 // unordered: all ones in each NaN lane
+	VMOVMSKPS Y0, AX
+	TESTL     AX, AX
+	SETEQ     ret+16(FP)
+	VZEROUPPER
+	RET

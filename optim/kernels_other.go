@@ -9,6 +9,7 @@ var useAVX = false
 
 const noAVX = "optim: no AVX loops in this build"
 
+func allFiniteAVX(x *float32, n int) bool                                { panic(noAVX) }
 func sgdPlainAVX(w, grad *float32, n int, lr float32)                    { panic(noAVX) }
 func sgdMomentumAVX(w, grad, b *float32, n int, lr, mu float32)          { panic(noAVX) }
 func adamPlainAVX(w, grad, m, v *float32, n int, k *adamScalars)         { panic(noAVX) }

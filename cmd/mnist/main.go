@@ -611,7 +611,9 @@ func modelMeta(o *options, set *datasets.IDXSet, images *datasets.Images) map[st
 
 // checkLoaded checks that a loaded model reads MNIST images and gives one
 // logit per class, so that a model of another program is refused with an
-// error instead of failing inside a layer.
+// error instead of failing inside a layer. It makes the checks of
+// [nn.Sequential.CheckShapes](images.InputShape(), nn.Shape{classes}), with
+// messages in the command's terms.
 func checkLoaded(m *nn.Sequential, images *datasets.Images, classes int) error {
 	if in := m.InputShape(); !in.Equal(images.InputShape()) {
 		return fmt.Errorf("not an MNIST model: it takes inputs of shape %v, not %v images", in, images.InputShape())

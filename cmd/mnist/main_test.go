@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,6 +13,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/descent-ml/descent/internal/cli/clitest"
+	"github.com/descent-ml/descent/layers"
+	"github.com/descent-ml/descent/nn"
 )
 
 // mnistDir is the shared copy of MNIST beside the repository: the four
@@ -141,4 +144,35 @@ func TestSameSeedSameAccuracy(t *testing.T) {
 	require.Equal(t, "lenet", r3["model"])
 	require.Equal(t, r1["test_accuracy"], r3["test_accuracy"])
 	require.Equal(t, []any{}, r3["epoch_seconds"])
+}
+
+// TestLoadChecksShapes: a file whose metadata says it is an MNIST model but
+// whose layers take other inputs or give another number of class scores is
+// refused with an error naming both shapes, before any image goes through
+// it.
+func TestLoadChecksShapes(t *testing.T) {
+	dir := t.TempDir()
+	meta := map[string][]byte{"model": []byte("mlp"), "dataset": []byte("mnist")}
+	for _, tc := range []struct {
+		name   string
+		in     nn.Shape
+		layers []nn.Layer
+		want   string
+	}{
+		{"four-inputs", nn.Shape{4}, []nn.Layer{layers.NewDense(4, 10)},
+			"not an MNIST model: it takes inputs of shape [4], not [1 28 28] images"},
+		{"three-classes", nn.Shape{1, 28, 28}, []nn.Layer{layers.NewFlatten(), layers.NewDense(784, 3)},
+			"not an MNIST model: it gives outputs of shape [3], not 10 class scores"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m, err := nn.NewSequential(tc.in, rand.New(rand.NewPCG(1, 0)), tc.layers...)
+			require.NoError(t, err)
+			file := filepath.Join(dir, tc.name+".bin")
+			require.NoError(t, nn.SaveFile(file, m, meta))
+			code, stdout, stderr := runMNIST(t, "-data", mnistDir, "-load", file, "-eval")
+			require.Equal(t, 1, code, stderr)
+			require.Equal(t, "mnist: "+file+": "+tc.want+"\n", stderr)
+			require.NotContains(t, stdout, "test accuracy")
+		})
+	}
 }

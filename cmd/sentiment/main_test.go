@@ -541,6 +541,26 @@ func TestLoadRefusesOtherFiles(t *testing.T) {
 	code, _, stderr = runSentiment(t, "", "-load", other, "-predict", "fine")
 	require.Equal(t, 1, code)
 	require.Contains(t, stderr, "does not read bags of words")
+
+	// A bag-of-words model whose input is one column wider than the
+	// vectoriser's rows, and one with three outputs instead of two logits.
+	cols := c.vec.Cols()
+	for _, tc := range []struct {
+		rows, dim int
+		want      string
+	}{
+		{cols + 1, 2, fmt.Sprintf("datasets: vectoriser: file does not match the model: the vectoriser gives %d columns (%d terms), the model takes input [%d]",
+			cols, c.vec.Vocab().Len(), cols+1)},
+		{cols, 3, fmt.Sprintf("nn: file does not match the model: the model takes input [%d] and gives output [3]; want output [2] (two logits: negative, positive)", cols)},
+	} {
+		bag, err := nn.NewSequential(nn.Shape{tc.rows}, rand.New(rand.NewPCG(1, 0)), layers.NewEmbeddingBag(tc.rows, tc.dim, layers.BagSum))
+		require.NoError(t, err)
+		require.NoError(t, nn.SaveFile(other, bag, map[string][]byte{metaVectorizer: mustMarshal(t, c)}))
+		code, stdout, stderr := runSentiment(t, "", "-load", other, "-predict", "fine")
+		require.Equal(t, 1, code, stderr)
+		require.Empty(t, stdout)
+		require.Contains(t, stderr, other+": "+tc.want)
+	}
 	bad := filepath.Join(dir, "bad-vectorizer.bin")
 	require.NoError(t, saveModel(o, bad, c.model, c.vec, 0.5, "test"))
 	m, meta, err := nn.LoadFile(bad, layers.FromSpec)

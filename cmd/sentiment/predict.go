@@ -58,11 +58,11 @@ func loadClassifier(path string) (*classifier, error) {
 	if _, ok := m.Layers[0].(nn.SparseLayer); !ok {
 		return nil, fmt.Errorf("%s: the model's first layer, %s, does not read bags of words", path, m.Layers[0].Spec().Kind)
 	}
-	if in := m.InputShape(); len(in) != 1 || in[0] != c.vec.Cols() {
-		return nil, fmt.Errorf("%s: the model takes inputs %v but its vectoriser gives %d columns", path, in, c.vec.Cols())
+	if err := c.vec.CheckModel(m); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	if out := m.OutputShape(); len(out) != 1 || out[0] != 2 {
-		return nil, fmt.Errorf("%s: the model gives outputs %v, want 2 logits (negative, positive)", path, out)
+	if err := m.CheckShapes(nil, nn.Shape{2}); err != nil {
+		return nil, fmt.Errorf("%s: %w (two logits: %s, %s)", path, err, c.labels[0], c.labels[1])
 	}
 	return c, nil
 }

@@ -99,10 +99,46 @@ func (j *job) work(w *workspace, gen uint32) (blocks int) {
 	}
 }
 
+// spinFor is how long an idle worker keeps polling for the next request
+// before it parks. A training step calls Sgemm many times with only
+// microseconds of other work between the calls; a parked worker takes
+// about as long to wake (a futex wake-up of its thread, tens of µs on these
+// virtual machines) as a whole 64×784×128 product, so without the spin the
+// second core would mostly arrive after the caller had done its block.
+// Polling yields the processor every few checks, so it delays no other
+// goroutine; it costs an otherwise idle core for at most spinFor after
+// each product.
+var spinFor = 200 * time.Microsecond
+
 func worker() {
 	w := newWorkspace()
-	for r := range helpers {
+	for {
+		r, ok := poll(spinFor)
+		if !ok {
+			r = <-helpers
+		}
 		r.j.work(w, r.gen)
+	}
+}
+
+// poll waits up to d for a request without parking.
+func poll(d time.Duration) (request, bool) {
+	var deadline time.Time
+	for i := 0; ; i++ {
+		select {
+		case r := <-helpers:
+			return r, true
+		default:
+		}
+		if i%32 == 0 {
+			now := time.Now()
+			if i == 0 {
+				deadline = now.Add(d)
+			} else if now.After(deadline) {
+				return request{}, false
+			}
+			runtime.Gosched()
+		}
 	}
 }
 
