@@ -4,8 +4,8 @@
 //
 // On amd64 CPUs with AVX2 and FMA, Sgemm packs its operands into
 // cache-sized blocks and runs a 6×16 micro-kernel written in assembly, on
-// several cores for large products (persistent worker goroutines that sleep
-// when idle). Elsewhere, and when built with the purego tag, it runs plain
+// several cores for large products (persistent worker goroutines that poll
+// for the next product for a moment after each one, then sleep). Elsewhere, and when built with the purego tag, it runs plain
 // Go loops. Both paths give the same results up to float32 rounding; the
 // assembly path gives bit-identical results however many cores it uses.
 //
