@@ -156,8 +156,8 @@ func TestLoadFromSpecBoundsMemory(t *testing.T) {
 		{"Conv2D inferring 4096 channels", enc(3, 4096, 64, 64, 1, "Conv2D", 5, "in", 0.0, "kernel", 64.0, "out", 4096.0, "pad", 0.0, "stride", 1.0,
 			2, w(1, 1, 1, 1), vec("b", 1), 0, 0),
 			`layer 0 (Conv2D): param "W" has shape [1 1 1 1] in the file, [4096 4096 64 64] in the model`},
-		{"BatchNorm of 2^30 channels", enc(1, 1<<30, 1, "BatchNorm", 2, "eps", 1e-5, "momentum", 0.1, 2, vec("gamma", 1), vec("beta", 1), 2, vec("mean", 1), vec("var", 1), 0),
-			`layer 0 (BatchNorm): param "gamma" has shape [1] in the file, [1073741824] in the model`},
+		{"BatchNorm of 2^23 channels", enc(1, 1<<23, 1, "BatchNorm", 2, "eps", 1e-5, "momentum", 0.1, 2, vec("gamma", 1), vec("beta", 1), 2, vec("mean", 1), vec("var", 1), 0),
+			`layer 0 (BatchNorm): param "gamma" has shape [1] in the file, [8388608] in the model`},
 		{"EmbeddingBag inferring 2^20 terms", enc(1, 1<<20, 1, "EmbeddingBag", 3, "dim", float64(1<<24), "mode", 0.0, "vocab", 0.0, 2, w(1, 1), vec("b", 1), 0, 0),
 			`layer 0 (EmbeddingBag): param "W" has shape [1 1] in the file, [1048576 16777216] in the model`},
 		{"Embedding 2^24×4", enc(1, 8, 1, "Embedding", 2, "dim", 4.0, "vocab", float64(1<<24), 1, w(1, 4), 0, 0),
@@ -220,4 +220,39 @@ func FuzzLoadFromSpec(f *testing.F) {
 		require.NoError(t, nn.Save(&buf, m, meta))
 		require.Equal(t, data, buf.Bytes())
 	})
+}
+
+// A model whose layers blow a small input up (a 1×1 convolution padded by
+// 3,000 pixels turns 28×28 into 6,028×6,028, 36 M values per sample) is
+// refused when loaded, before any Forward allocates its output; the same
+// layers on a bounded shape load.
+func TestLoadRefusesHugeActivations(t *testing.T) {
+	for _, c := range []struct {
+		pad  int
+		want string
+	}{
+		{3000, "would give outputs of shape [1 6028 6028], more than the 16777216 values per sample"},
+		{10, ""},
+	} {
+		m, err := nn.NewSequential(nn.Shape{1, 28, 28}, rand.New(rand.NewPCG(1, 1)),
+			layers.NewConv2D(1, 1, 1, layers.Padding(c.pad)))
+		require.NoError(t, err)
+		var buf bytes.Buffer
+		require.NoError(t, nn.Save(&buf, m, nil))
+		_, _, err = nn.Load(bytes.NewReader(buf.Bytes()), layers.FromSpec)
+		if c.want == "" {
+			require.NoError(t, err)
+			continue
+		}
+		require.ErrorContains(t, err, c.want)
+
+		// In the middle of a model, the next layer's input is refused.
+		m, err = nn.NewSequential(nn.Shape{1, 28, 28}, rand.New(rand.NewPCG(1, 1)),
+			layers.NewConv2D(1, 1, 1, layers.Padding(c.pad)), layers.NewMaxPool2D(2048, 2048))
+		require.NoError(t, err)
+		buf.Reset()
+		require.NoError(t, nn.Save(&buf, m, nil))
+		_, _, err = nn.Load(bytes.NewReader(buf.Bytes()), layers.FromSpec)
+		require.ErrorContains(t, err, "layer 1 (MaxPool2D) would take inputs of shape [1 6028 6028], more than the 16777216 values per sample")
+	}
 }

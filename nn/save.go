@@ -27,14 +27,20 @@ const (
 	headerSize = 8 + 4 + 8 // magic, version, body length
 	crcSize    = 4
 
-	maxBody    = 4 << 30 // longest body, in bytes
-	maxString  = 1 << 16 // longest kind, name or key, in bytes
-	maxRank    = 8
-	maxDim     = math.MaxInt32 // largest dimension, and largest input sample
-	maxLayers  = 1 << 16
-	maxAttrs   = 1 << 10 // attributes per layer
-	maxTensors = 1 << 10 // params, or state tensors, per layer
-	maxMeta    = 1 << 16 // metadata entries
+	maxBody   = 4 << 30 // longest body, in bytes
+	maxString = 1 << 16 // longest kind, name or key, in bytes
+	maxRank   = 8
+	maxDim    = math.MaxInt32 // largest dimension, and largest input sample
+	// maxActivation bounds the values per sample that any layer of a loaded
+	// model may take or give (64 MiB of float32): the layers allocate their
+	// outputs at the first Forward, so a file of a few hundred bytes whose
+	// specs blow a small input up (a convolution padded by thousands of
+	// pixels) must be refused while loading, not fail out of memory later.
+	maxActivation = 1 << 24
+	maxLayers     = 1 << 16
+	maxAttrs      = 1 << 10 // attributes per layer
+	maxTensors    = 1 << 10 // params, or state tensors, per layer
+	maxMeta       = 1 << 16 // metadata entries
 
 	firstChunk = 64 << 10 // a stream is read in chunks that double from this
 	lastChunk  = 16 << 20 // up to this
@@ -799,6 +805,10 @@ func (f *fileModel) rebuild(build func(Spec) (Layer, error)) (*Sequential, error
 	}
 	check := func(i int, l Layer, in Shape, built bool) error {
 		fl := &f.layers[i]
+		if n := sizeUpTo(in, maxActivation); n > maxActivation {
+			return fmt.Errorf("layer %d (%s) would take inputs of shape %v, more than the %d values per sample a loaded model may use",
+				i, l.Spec().Kind, in, maxActivation)
+		}
 		if built {
 			for _, p := range slices.Concat(l.Params(), stateOf(l)) {
 				if p == nil || p.Value == nil {
@@ -822,6 +832,10 @@ func (f *fileModel) rebuild(build func(Spec) (Layer, error)) (*Sequential, error
 			return nil, err
 		}
 		return nil, fmt.Errorf("rebuilding the model: %w", err)
+	}
+	if out := m.OutputShape(); sizeUpTo(out, maxActivation) > maxActivation {
+		return nil, fmt.Errorf("rebuilding the model: it would give outputs of shape %v, more than the %d values per sample a loaded model may use",
+			out, maxActivation)
 	}
 	return m, nil
 }
