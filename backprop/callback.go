@@ -1,6 +1,7 @@
 package backprop
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -29,7 +30,8 @@ type BatchInfo struct {
 	Batch, Batches int
 	// Size is the number of samples in the batch.
 	Size int
-	// Loss is the batch's loss; RunningLoss the mean over the epoch so far.
+	// Loss is the batch's loss; RunningLoss the mean over the epoch's
+	// batches so far that were not skipped (NaN while every one was).
 	Loss, RunningLoss float64
 	// Samples is the number of samples seen in the epoch so far.
 	Samples int
@@ -132,10 +134,12 @@ func (e *EarlyStopping) OnEpochEnd(info EpochInfo) (bool, error) {
 	if e.wait < e.Patience {
 		return false, nil
 	}
-	e.stopped = info.Epoch + 1
 	if e.RestoreBest && e.bestEpoch >= 0 {
-		e.restore(info.Trainer)
+		if err := e.restore(info.Trainer); err != nil {
+			return false, err
+		}
 	}
+	e.stopped = info.Epoch + 1
 	return true, nil
 }
 
@@ -162,16 +166,63 @@ func (e *EarlyStopping) save(t *Trainer) {
 	}
 }
 
-func (e *EarlyStopping) restore(t *Trainer) {
-	for i, p := range e.tensors(t) {
+// restore copies the snapshot back into the model, or returns an error if
+// it does not fit the model (state restored from another run's checkpoint)
+// and changes nothing.
+func (e *EarlyStopping) restore(t *Trainer) error {
+	ps := e.tensors(t)
+	if err := e.snapshotFits(ps); err != nil {
+		return fmt.Errorf("backprop: EarlyStopping: cannot restore the best epoch's weights: %w", err)
+	}
+	for i, p := range ps {
 		copy(p.Data(), e.snapshot[i])
 	}
+	return nil
+}
+
+// snapshotFits reports whether the snapshot has one tensor of the right
+// size for each of ps.
+func (e *EarlyStopping) snapshotFits(ps []*nn.Param) error {
+	if len(e.snapshot) != len(ps) {
+		return fmt.Errorf("the snapshot holds %d tensors, the model %d", len(e.snapshot), len(ps))
+	}
+	for i, p := range ps {
+		if len(e.snapshot[i]) != len(p.Data()) {
+			return fmt.Errorf("snapshot tensor %d holds %d values, the model's %q %d", i, len(e.snapshot[i]), p.Name, len(p.Data()))
+		}
+	}
+	return nil
+}
+
+// checkRestored checks, once the state of a checkpoint written after
+// epochs completed epochs has been restored with UnmarshalBinary, that it
+// fits the model trained: with RestoreBest, a best epoch needs a snapshot
+// (a checkpoint written with RestoreBest false has none), and a snapshot
+// must match the model's tensors. Before the end of the first epoch the
+// state is that of a new EarlyStopping, which that epoch resets.
+func (e *EarlyStopping) checkRestored(t *Trainer, epochs int) error {
+	if epochs == 0 {
+		return nil
+	}
+	if len(e.snapshot) == 0 {
+		if e.RestoreBest && e.bestEpoch >= 0 {
+			return errors.New("backprop: EarlyStopping: RestoreBest, but the checkpoint holds no snapshot of the best epoch's weights (was it written with RestoreBest false?)")
+		}
+		return nil
+	}
+	if err := e.snapshotFits(e.tensors(t)); err != nil {
+		return fmt.Errorf("backprop: EarlyStopping: %w", err)
+	}
+	return nil
 }
 
 // ProgressBar draws a progress bar per epoch on W, with the running loss and
 // the throughput in its description:
 //
 //	epoch 3/10 loss 0.2154 12034 samples/s  45% |█████████           | (212/469)
+//
+// The loss shows as "-" while every batch of the epoch so far was skipped
+// ([Trainer.SkipNonFinite]).
 type ProgressBar struct {
 	// W receives the bar.
 	W io.Writer
@@ -207,7 +258,7 @@ func (p *ProgressBar) OnBatchEnd(b BatchInfo) {
 	if s := b.Elapsed.Seconds(); s > 0 {
 		rate = float64(b.Samples) / s
 	}
-	p.bar.Describe(fmt.Sprintf("epoch %d/%d loss %.4f %.0f samples/s", b.Epoch+1, b.Epochs, b.RunningLoss, rate))
+	p.bar.Describe(fmt.Sprintf("epoch %d/%d loss %s %.0f samples/s", b.Epoch+1, b.Epochs, metric(b.RunningLoss), rate))
 	_ = p.bar.Add(1) // rendering errors of a progress bar are not worth stopping training for
 }
 

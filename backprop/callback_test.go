@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -155,4 +156,12 @@ func TestProgressBarCallback(t *testing.T) {
 	require.Contains(t, out, "samples/s")
 	require.Contains(t, out, "(5/5)")
 	require.Equal(t, 2, strings.Count(out, "\n"), "one line per epoch, ended on completion")
+	require.NotContains(t, out, "NaN")
+
+	// While every batch so far was skipped, the loss shows as "-".
+	buf.Reset()
+	pb = NewProgressBar(&buf)
+	pb.Throttle = -1
+	pb.OnBatchEnd(BatchInfo{Epoch: 0, Epochs: 1, Batch: 0, Batches: 3, Size: 8, Loss: math.NaN(), RunningLoss: math.NaN(), Skipped: true})
+	require.Contains(t, buf.String(), "epoch 1/1 loss - 0 samples/s")
 }

@@ -6,6 +6,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -81,8 +83,70 @@ const (
 )
 
 // ErrStopped is wrapped by the error [Fit] returns when [Config.Stop] ended
-// it before its last epoch.
+// it before its last epoch: a [*StopError].
 var ErrStopped = errors.New("training stopped")
+
+// ErrCheckpointSave is wrapped, besides [ErrStopped], by the [*StopError] of
+// a Fit whose checkpoint could not be written when it stopped: there is no
+// checkpoint of the point where it stopped.
+var ErrCheckpointSave = errors.New("the checkpoint could not be written")
+
+// StopError is the error [Fit] returns when [Config.Stop] ended it. It
+// wraps [ErrStopped], and [ErrCheckpointSave] and the cause when the
+// checkpoint could not be written. Its message says where training stopped
+// and what became of the checkpoint:
+//
+//	backprop: Fit: training stopped in epoch 2/3 after batch 5/10; checkpoint saved to ckpt/checkpoint.bin
+//	backprop: Fit: training stopped in epoch 2/3 after batch 5/10 (no checkpoint file set)
+//	backprop: Fit: training stopped before its first batch; no checkpoint written (nothing to resume)
+//	backprop: Fit: training stopped in epoch 2/3 after batch 5/10, but the checkpoint could not be written: …; this run's last checkpoint is still ckpt/checkpoint.bin
+type StopError struct {
+	// Func is the function stopped: "Fit" or "FitSparse".
+	Func string
+	// Epoch (counting from 0) is the epoch in progress, of Epochs, and
+	// Batch the number of its batches done, of Batches.
+	Epoch, Epochs, Batch, Batches int
+	// Fresh reports a run (not resumed) stopped before its first batch: it
+	// had nothing to save and wrote no checkpoint, so that the file of an
+	// earlier run stays as it was.
+	Fresh bool
+	// Checkpoint is the file the checkpoint was saved to; "" when none was
+	// written.
+	Checkpoint string
+	// SaveErr is why the checkpoint could not be written, nil if it was or
+	// none was asked for.
+	SaveErr error
+	// Last, when SaveErr is set, is the run's previous checkpoint, still
+	// whole on disk (files are replaced atomically): one Fit saved earlier,
+	// or the one it resumed from; "" if there is none.
+	Last string
+}
+
+// Error says where training stopped and whether a checkpoint was written.
+func (e *StopError) Error() string {
+	if e.Fresh {
+		return fmt.Sprintf("backprop: %s: %v before its first batch; no checkpoint written (nothing to resume)", e.Func, ErrStopped)
+	}
+	msg := fmt.Sprintf("backprop: %s: %v in epoch %d/%d after batch %d/%d", e.Func, ErrStopped, e.Epoch+1, e.Epochs, e.Batch, e.Batches)
+	switch {
+	case e.Checkpoint != "":
+		return msg + "; checkpoint saved to " + e.Checkpoint
+	case e.SaveErr == nil:
+		return msg + " (no checkpoint file set)"
+	case e.Last != "":
+		return fmt.Sprintf("%s, but %v: %v; this run's last checkpoint is still %s", msg, ErrCheckpointSave, e.SaveErr, e.Last)
+	}
+	return fmt.Sprintf("%s, but %v: %v; this run has no earlier checkpoint", msg, ErrCheckpointSave, e.SaveErr)
+}
+
+// Unwrap returns [ErrStopped], and [ErrCheckpointSave] and SaveErr when
+// saving failed.
+func (e *StopError) Unwrap() []error {
+	if e.SaveErr != nil {
+		return []error{ErrStopped, ErrCheckpointSave, e.SaveErr}
+	}
+	return []error{ErrStopped}
+}
 
 // Checkpoint is a checkpoint file read by [ReadCheckpoint]. Pass it as
 // [Config.Resume] to carry on training from it.
@@ -149,17 +213,31 @@ type position struct {
 // ReadCheckpoint reads a checkpoint written by [Fit] (see [Config.Checkpoint]),
 // rebuilding its model with build (layers.FromSpec for descent's layers) as
 // [nn.LoadFile] does. It returns an error naming the file if it cannot be
-// read, is not a descent model file, fails its checksum, or is a model
-// saved without training state.
+// read, is not a regular file (a FIFO or a device, or a link to one, is
+// refused before it is opened), is not a descent model file, fails its
+// checksum, or is a model saved without training state. It reads no more
+// than the length the file's header declares, itself bounded by the
+// format.
 func ReadCheckpoint(path string, build func(nn.Spec) (nn.Layer, error)) (*Checkpoint, error) {
-	raw, err := os.ReadFile(path)
+	if fi, err := os.Stat(path); err != nil {
+		return nil, fmt.Errorf("backprop: checkpoint: %w", err)
+	} else if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("backprop: checkpoint %s: not a regular file but %s", path, fileKind(fi.Mode()))
+	}
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("backprop: checkpoint: %w", err)
 	}
-	m, meta, err := nn.Load(bytes.NewReader(raw), build)
+	defer f.Close()
+	// nn.Load reads the header, then exactly the length it declares (as
+	// the data arrives), then checks that nothing follows: what it reads is
+	// the file, kept for LoadWeights.
+	var file bytes.Buffer
+	m, meta, err := nn.Load(io.TeeReader(f, &file), build)
 	if err != nil {
 		return nil, fmt.Errorf("backprop: checkpoint %s: %w", path, err)
 	}
+	raw := file.Bytes()
 	blob, ok := meta[CheckpointKey]
 	if !ok {
 		return nil, fmt.Errorf("backprop: checkpoint %s: a model file without training state, not a checkpoint", path)
@@ -173,6 +251,21 @@ func ReadCheckpoint(path string, build func(nn.Spec) (nn.Layer, error)) (*Checkp
 		Done: st.pos.done || st.pos.epoch >= st.epochs, History: st.history, Steps: st.steps, Skipped: st.skipped, raw: raw, st: st}, nil
 }
 
+// fileKind names what a file that is not a regular one is.
+func fileKind(m fs.FileMode) string {
+	switch {
+	case m.IsDir():
+		return "a folder"
+	case m&fs.ModeNamedPipe != 0:
+		return "a named pipe"
+	case m&fs.ModeDevice != 0:
+		return "a device"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	}
+	return fmt.Sprintf("of mode %v", m.Type())
+}
+
 // randomLayer is a layer with its own generator (layers.Dropout).
 type randomLayer interface{ Source() *rand.PCG }
 
@@ -184,6 +277,7 @@ type checkpointer struct {
 	shuffle    *rand.PCG
 	loader     *datasets.Loader
 	epochStart []byte // the shuffle state before the current epoch's draw
+	last       string // the run's last checkpoint on disk: saved, or resumed from
 }
 
 // check reports, before training, what would keep a checkpoint from being
@@ -248,6 +342,7 @@ func (c *checkpointer) save(pos position, h History, endOfEpoch bool) error {
 	if err := nn.SaveFile(path, c.t.Model, meta); err != nil {
 		return fmt.Errorf("checkpoint: %w", err)
 	}
+	c.last = path
 	return nil
 }
 
@@ -370,6 +465,14 @@ func (c *checkpointer) restore(ck *Checkpoint) (position, History, error) {
 		return fail("it was written for %d samples in batches of %d (shuffle %t, drop last %t); this run has %d in batches of %d (shuffle %t, drop last %t)",
 			st.samples, st.batchSize, st.shuffle, st.dropLast, c.samples, cfg.BatchSize, cfg.Shuffle, cfg.DropLast)
 	}
+	// A run of fewer epochs would drop the checkpoint's partial epoch, or
+	// report more epochs than it was asked for.
+	if p := st.pos; !p.done && (p.epoch > cfg.Epochs || p.epoch == cfg.Epochs && p.batch > 0) {
+		if p.batch == 0 {
+			return fail("it has done %d epochs, more than the %d of this run", p.epoch, cfg.Epochs)
+		}
+		return fail("it stopped in epoch %d after batch %d, beyond the %d epochs of this run", p.epoch+1, p.batch, cfg.Epochs)
+	}
 	var rl []randomLayer
 	var idx []int
 	for i, l := range t.Model.Layers {
@@ -468,6 +571,11 @@ func (c *checkpointer) restore(ck *Checkpoint) (position, History, error) {
 		if err := u.UnmarshalBinary(st.cbState[k]); err != nil {
 			return rollback(fmt.Errorf("callback %s: %w", types[k], err))
 		}
+		if v, ok := cb.(interface{ checkRestored(*Trainer, int) error }); ok {
+			if err := v.checkRestored(t, st.pos.epoch); err != nil {
+				return rollback(fmt.Errorf("callback %s: %w", types[k], err))
+			}
+		}
 	}
 	// LoadWeights checks every layer's spec and every tensor's name and
 	// shape before it copies anything.
@@ -488,6 +596,7 @@ func (c *checkpointer) restore(ck *Checkpoint) (position, History, error) {
 	opt.SetSteps(st.optSteps)
 	opt.SetLR(st.optLR)
 	t.steps, t.skipped = st.steps, st.skipped
+	c.last = ck.Path
 	h := History{Epochs: append([]EpochStats(nil), st.history.Epochs...)}
 	return st.pos, h, nil
 }

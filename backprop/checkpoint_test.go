@@ -138,8 +138,10 @@ func interrupt(t *testing.T, r *run, path string, n int) *Checkpoint {
 	return ck
 }
 
-// TestFitStopResumeBitIdentical stops a run after n batches (at the start,
-// in the middle of an epoch, at the end of one, after the very last batch),
+// TestFitStopResumeBitIdentical stops a run after n batches (after the
+// first, in the middle of an epoch, at the end of one, after the very last
+// batch; a run stopped before its first batch saves nothing, see
+// TestFitStopBeforeFirstBatch),
 // resumes it in a new process-like setting (a model built from another
 // seed, fresh optimizer, schedule and generators) and requires the final
 // weights, optimizer state and history of the uninterrupted run, bit for
@@ -151,7 +153,7 @@ func TestFitStopResumeBitIdentical(t *testing.T) {
 	require.Len(t, want.Epochs, 3)
 	// A stop n < 0 comes at the end of epoch −n, in its callbacks: Fit stops
 	// before the first batch of the next epoch, whose order it has drawn.
-	for _, stops := range [][]int{{0}, {1}, {5}, {runBatches}, {-1}, {runBatches + 5}, {3 * runBatches}, {5, runBatches}, {-2, 3}} {
+	for _, stops := range [][]int{{1}, {5}, {runBatches}, {-1}, {runBatches + 5}, {3 * runBatches}, {5, runBatches}, {-2, 3}} {
 		path := filepath.Join(t.TempDir(), "ckpt", "fit.ckpt")
 		done := 0
 		var ck *Checkpoint
@@ -413,21 +415,42 @@ func TestCheckpointConfigErrors(t *testing.T) {
 		require.Zero(t, r.tr.Steps(), tc.name)
 	}
 
-	// A stop whose checkpoint cannot be written says both.
+	// A stop whose checkpoint cannot be written says so, wraps
+	// ErrCheckpointSave, and names the run's last checkpoint: none for a
+	// fresh run, the one it resumed from for a resumed run.
 	file := filepath.Join(dir, "file")
 	require.NoError(t, os.WriteFile(file, nil, 0o644))
+	bad := filepath.Join(file, "x.ckpt")
+	stopAt := func(r *run, n int) {
+		stop := make(chan struct{})
+		r.cfg.Stop = stop
+		r.cfg.Callbacks = append(r.cfg.Callbacks, &stopAfter{n: n, stop: stop})
+	}
 	r := newRun(t, 1)
-	stop := make(chan struct{})
-	close(stop)
-	r.cfg.Stop, r.cfg.Checkpoint = stop, filepath.Join(file, "x.ckpt")
+	stopAt(r, 2)
+	r.cfg.Checkpoint = bad
 	_, err := Fit(r.tr, r.data, r.cfg)
 	require.ErrorIs(t, err, ErrStopped)
-	require.ErrorContains(t, err, "backprop: Fit: training stopped in epoch 1/3 after batch 0/8, but checkpoint: mkdir "+file+": not a directory")
-	require.Zero(t, r.tr.Steps(), "a closed Stop trains nothing")
+	require.ErrorIs(t, err, ErrCheckpointSave)
+	require.EqualError(t, err, "backprop: Fit: training stopped in epoch 1/3 after batch 2/8, but the checkpoint could not be written: checkpoint: mkdir "+file+": not a directory; this run has no earlier checkpoint")
+	var se *StopError
+	require.ErrorAs(t, err, &se)
+	require.Equal(t, StopError{Func: "Fit", Epoch: 0, Epochs: 3, Batch: 2, Batches: 8}, StopError{Func: se.Func, Epoch: se.Epoch, Epochs: se.Epochs, Batch: se.Batch, Batches: se.Batches})
+	require.Empty(t, se.Checkpoint)
+
+	good := filepath.Join(dir, "good.ckpt")
+	ck := interrupt(t, newRun(t, 1), good, 5)
+	r = newRun(t, 2)
+	stopAt(r, 3)
+	r.cfg.Resume, r.cfg.Checkpoint = ck, bad
+	_, err = Fit(r.tr, r.data, r.cfg)
+	require.ErrorIs(t, err, ErrCheckpointSave)
+	require.EqualError(t, err, "backprop: Fit: training stopped in epoch 1/3 after batch 8/8, but the checkpoint could not be written: checkpoint: mkdir "+file+": not a directory; this run's last checkpoint is still "+good)
 
 	// Without a checkpoint file, a stop says there is none.
 	r = newRun(t, 1)
-	r.cfg.Stop = stop
+	stopAt(r, 1)
 	_, err = Fit(r.tr, r.data, r.cfg)
-	require.EqualError(t, err, "backprop: Fit: training stopped in epoch 1/3 after batch 0/8 (no checkpoint file set)")
+	require.EqualError(t, err, "backprop: Fit: training stopped in epoch 1/3 after batch 1/8 (no checkpoint file set)")
+	require.NotErrorIs(t, err, ErrCheckpointSave)
 }

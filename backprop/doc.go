@@ -25,7 +25,8 @@
 //     capped (ClipNorm). A NaN or infinite loss or gradient stops here with
 //     an error naming the step and the parameter, and no update is made;
 //     with [Trainer.SkipNonFinite] the batch is dropped and counted
-//     ([Trainer.Skipped]) instead, and training goes on.
+//     ([Trainer.Skipped]) instead, and training goes on until a whole epoch
+//     or [Trainer.MaxSkips] batches in a row were skipped.
 //  6. Step. The optimizer updates every parameter from its gradient. The
 //     gradients are cleared at the start of the next step.
 //
@@ -37,7 +38,8 @@
 // # Stopping and resuming
 //
 // [Config].Stop ends a Fit between batches (the commands close it on
-// Ctrl-C), with an error wrapping [ErrStopped]. [Config].Checkpoint names a
+// Ctrl-C), with a [*StopError] wrapping [ErrStopped] (and [ErrCheckpointSave]
+// when its checkpoint could not be written). [Config].Checkpoint names a
 // file where Fit then saves its complete state, and with CheckpointEvery
 // also after every few epochs: a model file whose metadata entry
 // [CheckpointKey] holds the optimizer, schedule, random generators,

@@ -48,20 +48,34 @@ type Trainer struct {
 	// gradient: instead of returning a [*NonFiniteError], it zeroes the
 	// gradients, counts the step in [Trainer.Skipped] and returns the loss
 	// with a nil error, so that training goes on with the next batch. The
-	// parameters are not updated either way. [Fit] leaves skipped batches
-	// out of the epoch's loss and accuracy and counts them in
-	// [EpochStats.Skipped].
+	// parameters and the layers' state are not updated either way. [Fit]
+	// leaves skipped batches out of the epoch's loss and accuracy and counts
+	// them in [EpochStats.Skipped]. It does not skip forever: see MaxSkips.
 	SkipNonFinite bool
+	// MaxSkips is the number of non-finite steps in a row at which
+	// SkipNonFinite gives up: that step returns its [*NonFiniteError], with
+	// InARow set, instead of being skipped. 0 means [DefaultMaxSkips]; a
+	// negative value never gives up. [Fit] also gives up when every batch
+	// of an epoch was skipped.
+	MaxSkips int
 
 	steps    int
 	skipped  int
+	inARow   int // non-finite steps since the last step that updated
 	lastSkip *NonFiniteError
 	params   []*nn.Param
 	weights  []*nn.Param
 	where    []paramWhere // where[i] locates params[i] for error messages
+	state    []*nn.Param  // Model.State(), put back when a step fails
+	stateAt  []paramWhere // stateAt[i] locates state[i]
+	saved    []float32    // the values of state before the step
 	out      *tensor.Dense
 	gradNorm float64
 }
+
+// DefaultMaxSkips is the number of non-finite steps in a row at which
+// [Trainer.SkipNonFinite] gives up when [Trainer.MaxSkips] is 0.
+const DefaultMaxSkips = 100
 
 // paramWhere is a parameter's layer index and kind, for error messages.
 type paramWhere struct {
@@ -100,6 +114,14 @@ type NonFiniteError struct {
 	// Penalty reports that the loss became non-finite only when the L1/L2
 	// penalty was added to it (the weights themselves hold an infinity).
 	Penalty bool
+	// State reports that the value is in a layer's state tensor (Param is
+	// its name, such as BatchNorm's running "var"), which the forward pass
+	// updated, and not in a gradient. The state is put back as it was.
+	State bool
+	// InARow is set when [Trainer.SkipNonFinite] gave up: the number of
+	// non-finite steps in a row, this one included ([Trainer.MaxSkips]
+	// reached, or every batch of an epoch skipped).
+	InARow int
 }
 
 // Error describes the step, where the value appeared and what it was.
@@ -111,6 +133,8 @@ func (e *NonFiniteError) Error() string {
 	}
 	fmt.Fprintf(&b, "step %d: ", e.Step)
 	switch {
+	case e.Layer >= 0 && e.State:
+		fmt.Fprintf(&b, "non-finite state in layer %d (%s) tensor %q: element %d is %g", e.Layer, e.Kind, e.Param, e.Index, e.Value)
 	case e.Layer >= 0:
 		fmt.Fprintf(&b, "non-finite gradient in layer %d (%s) parameter %q: element %d is %g", e.Layer, e.Kind, e.Param, e.Index, e.Value)
 	case e.Penalty:
@@ -119,6 +143,9 @@ func (e *NonFiniteError) Error() string {
 		fmt.Fprintf(&b, "non-finite loss %g", e.Value)
 	}
 	b.WriteString("; parameters not updated")
+	if e.InARow > 0 {
+		fmt.Fprintf(&b, "; SkipNonFinite gives up after %d non-finite steps in a row", e.InARow)
+	}
 	return b.String()
 }
 
@@ -139,12 +166,15 @@ func (e *NonFiniteError) Unwrap() error { return ErrNonFinite }
 //
 // It returns the loss of the batch, penalties included, before the update.
 // Between steps 6 and 7 one read of the gradients checks that they are all
-// finite (fused with the global norm when ClipNorm is the only clipping);
-// a loss or a gradient that is NaN or infinite returns a
-// [*NonFiniteError] naming the step (counted from 1 over the Trainer's
-// life) and, for a gradient, the layer, parameter and index. The optimizer
-// step is then not taken, so the parameters keep their values; with
-// SkipNonFinite the gradients are zeroed and the error is nil instead.
+// finite (fused with the global norm when ClipNorm is the only clipping),
+// and one of the layers' state (BatchNorm's running statistics, which step
+// 2 updated) that it is; a loss, a gradient or a state value that is NaN or
+// infinite returns a [*NonFiniteError] naming the step (counted from 1 over
+// the Trainer's life) and, for a gradient or state, the layer, tensor and
+// index. The optimizer step is then not taken, so the parameters keep
+// their values, and the state is put back as it was before the step (a
+// copy taken in step 1, of 2·C values per BatchNorm); with SkipNonFinite
+// the gradients are zeroed and the error is nil instead.
 func (t *Trainer) Step(x, y *tensor.Dense) (loss float64, err error) {
 	if err := t.begin(); err != nil {
 		return 0, err
@@ -168,8 +198,8 @@ func (t *Trainer) StepSparse(x *nn.Sparse, y *tensor.Dense) (loss float64, err e
 	return t.finish(y)
 }
 
-// begin is step 1: it checks the Trainer on its first step, counts the step
-// and zeroes the gradients.
+// begin is step 1: it checks the Trainer on its first step, counts the step,
+// keeps a copy of the layers' state and zeroes the gradients.
 func (t *Trainer) begin() error {
 	if t.params == nil {
 		if err := t.init(); err != nil {
@@ -177,8 +207,20 @@ func (t *Trainer) begin() error {
 		}
 	}
 	t.steps++
+	off := 0
+	for _, s := range t.state {
+		off += copy(t.saved[off:], s.Data())
+	}
 	t.Model.ZeroGrad()
 	return nil
+}
+
+// restoreState puts back the layers' state that begin copied.
+func (t *Trainer) restoreState() {
+	off := 0
+	for _, s := range t.state {
+		off += copy(s.Data(), t.saved[off:])
+	}
 }
 
 // finish carries out steps 3 to 8 on t.out, the output of the forward pass.
@@ -212,8 +254,14 @@ func (t *Trainer) finish(y *tensor.Dense) (loss float64, err error) {
 	if !finite(loss) {
 		return loss, t.nonFinite(&NonFiniteError{Step: t.steps, Layer: -1, Value: loss, Penalty: true})
 	}
+	for i, s := range t.state {
+		if !optim.AllFinite(s.Data()) {
+			return loss, t.nonFinite(t.findNonFiniteState(i))
+		}
+	}
 	if t.ClipValue > 0 {
 		if err := optim.ClipValue(t.params, t.ClipValue); err != nil {
+			t.restoreState()
 			return loss, fmt.Errorf("backprop: step %d: %w", t.steps, err)
 		}
 	}
@@ -221,23 +269,41 @@ func (t *Trainer) finish(y *tensor.Dense) (loss float64, err error) {
 		if fused {
 			optim.ClipToNorm(t.params, t.gradNorm, t.ClipNorm)
 		} else if t.gradNorm, err = optim.ClipNorm(t.params, t.ClipNorm); err != nil {
+			t.restoreState()
 			return loss, fmt.Errorf("backprop: step %d: %w", t.steps, err)
 		}
 	}
 	t.Optimizer.Step()
+	t.inARow = 0
 	return loss, nil
 }
 
-// nonFinite ends a step that met a non-finite value: it returns e, or with
-// SkipNonFinite zeroes the gradients, counts the step and returns nil.
+// nonFinite ends a step that met a non-finite value: it puts the layers'
+// state back and returns e, or with SkipNonFinite zeroes the gradients,
+// counts the step and returns nil, unless MaxSkips steps in a row have now
+// been non-finite.
 func (t *Trainer) nonFinite(e *NonFiniteError) error {
+	t.restoreState()
+	t.inARow++
 	if !t.SkipNonFinite {
+		return e
+	}
+	if limit := t.maxSkips(); limit > 0 && t.inARow >= limit {
+		e.InARow = t.inARow
 		return e
 	}
 	t.Model.ZeroGrad()
 	t.skipped++
 	t.lastSkip = e
 	return nil
+}
+
+// maxSkips returns MaxSkips with its default applied (≤ 0: no limit).
+func (t *Trainer) maxSkips() int {
+	if t.MaxSkips == 0 {
+		return DefaultMaxSkips
+	}
+	return t.MaxSkips
 }
 
 // Steps returns the number of steps attempted so far.
@@ -285,6 +351,18 @@ func (t *Trainer) init() error {
 	if len(t.where) != len(t.params) {
 		return fmt.Errorf("backprop: Trainer: the model has %d parameters but its layers list %d", len(t.params), len(t.where))
 	}
+	t.state = t.Model.State()
+	t.stateAt = t.stateAt[:0]
+	n := 0
+	for li, l := range t.Model.Layers {
+		if st, ok := l.(nn.Stateful); ok {
+			for _, s := range st.State() {
+				t.stateAt = append(t.stateAt, paramWhere{li, l.Spec().Kind})
+				n += len(s.Data())
+			}
+		}
+	}
+	t.saved = make([]float32, n)
 	return nil
 }
 
@@ -321,6 +399,18 @@ func (t *Trainer) findNonFinite() *NonFiniteError {
 	return &NonFiniteError{Step: t.steps, Layer: -1, Value: t.gradNorm}
 }
 
+// findNonFiniteState returns the error naming the first non-finite element
+// of state tensor i, which holds one.
+func (t *Trainer) findNonFiniteState(i int) *NonFiniteError {
+	s := t.state[i]
+	for j, v := range s.Data() {
+		if v-v != 0 {
+			return &NonFiniteError{Step: t.steps, Layer: t.stateAt[i].layer, Kind: t.stateAt[i].kind, Param: s.Name, Index: j, Value: float64(v), State: true}
+		}
+	}
+	return &NonFiniteError{Step: t.steps, Layer: -1, Value: math.NaN()}
+}
+
 // Config configures [Fit] and [FitSparse].
 type Config struct {
 	// Epochs is the number of passes over the training set (≥ 1).
@@ -355,8 +445,12 @@ type Config struct {
 
 	// Stop, if not nil, is looked at before every batch: once it is closed
 	// (a context's Done channel, say, canceled by SIGINT), Fit writes a
-	// checkpoint to Checkpoint (if set) and returns an error wrapping
-	// [ErrStopped]. The batch in progress is always finished first.
+	// checkpoint to Checkpoint (if set) and returns a [*StopError], which
+	// wraps [ErrStopped] (and [ErrCheckpointSave] if the checkpoint could
+	// not be written). The batch in progress is always finished first. A
+	// run not resumed that is stopped before its first batch has nothing
+	// to save and writes no checkpoint, leaving any file at Checkpoint as
+	// it was.
 	Stop <-chan struct{}
 	// Checkpoint, if not empty, is the file that Fit saves its complete
 	// state to (see [ReadCheckpoint] and Resume): when Stop ends it, and
@@ -384,7 +478,9 @@ type Config struct {
 	// restores the optimizer, schedule, generators and callbacks, and goes
 	// on from its epoch and batch with its history. The data set, batch
 	// size, Shuffle and DropLast must be those of the run that wrote it.
-	// Epochs may differ: a finished run can be given more epochs.
+	// Epochs may differ: a finished run can be given more epochs, but not
+	// fewer than the checkpoint has done or begun (its partial epoch would
+	// be lost): Fit returns an error.
 	Resume *Checkpoint
 }
 
@@ -464,8 +560,11 @@ func (h History) Last() (EpochStats, bool) {
 // An error from a step (a [*NonFiniteError], with its epoch and batch
 // filled in) or from a callback stops Fit; it is returned together with the
 // history of the epochs completed before it. With [Trainer.SkipNonFinite] a
-// batch with a non-finite loss or gradient is skipped instead. The same
-// seeds (model, Seed) give bit-identical weights.
+// batch with a non-finite loss or gradient is skipped instead, until
+// [Trainer.MaxSkips] steps in a row were or every batch of an epoch was
+// (the model has diverged): Fit then returns the last one's
+// [*NonFiniteError], with its InARow count. The same seeds (model, Seed)
+// give bit-identical weights.
 //
 // cfg.Stop stops Fit between batches, cfg.Checkpoint saves its state and
 // cfg.Resume carries on from a saved state: a run stopped and resumed ends
@@ -587,7 +686,7 @@ func fit(name string, t *Trainer, train feed, cfg Config) (History, error) {
 		for bi := cur.batch; ; bi++ {
 			if stopped(cfg.Stop) {
 				cur.batch, cur.seconds = bi, elapsed()
-				return h, ck.stop(name, cur, h, loader.Batches())
+				return h, ck.stop(name, cur, h, loader.Batches(), cfg.Resume == nil && epoch == 0 && bi == 0)
 			}
 			idx, ok := loader.Next()
 			if !ok {
@@ -624,6 +723,11 @@ func fit(name string, t *Trainer, train feed, cfg Config) (History, error) {
 					c.OnBatchEnd(info)
 				}
 			}
+		}
+		if cur.samples == 0 && cur.skipped > 0 {
+			// Every batch of the epoch was skipped: it has no loss, and the
+			// model has most likely diverged.
+			return h, t.gaveUp(epoch, cfg.Epochs, loader.Batches(), cur.skipped)
 		}
 		st.Seconds = elapsed()
 		st.Loss = cur.lossSum / float64(cur.samples)
@@ -665,6 +769,18 @@ func fit(name string, t *Trainer, train feed, cfg Config) (History, error) {
 	return h, nil
 }
 
+// gaveUp returns the error of an epoch whose batches were all skipped: the
+// last skipped step's, with InARow set.
+func (t *Trainer) gaveUp(epoch, epochs, batches, skipped int) *NonFiniteError {
+	e := &NonFiniteError{Step: t.steps, Epoch: epoch, Epochs: epochs, Batch: batches - 1, Batches: batches, Layer: -1, Value: math.NaN()}
+	if t.lastSkip != nil && t.lastSkip.Epoch == epoch && t.lastSkip.Epochs == epochs {
+		c := *t.lastSkip
+		e = &c
+	}
+	e.InARow = max(t.inARow, skipped)
+	return e
+}
+
 // stopped reports whether the stop channel is closed (or has a value).
 func stopped(stop <-chan struct{}) bool {
 	if stop == nil {
@@ -679,16 +795,19 @@ func stopped(stop <-chan struct{}) bool {
 }
 
 // stop writes the checkpoint of a Fit stopped at pos (if it has a
-// checkpoint file) and returns the error Fit returns.
-func (c *checkpointer) stop(name string, pos position, h History, batches int) error {
-	where := fmt.Sprintf("in epoch %d/%d after batch %d/%d", pos.epoch+1, c.cfg.Epochs, pos.batch, batches)
-	if c.cfg.Checkpoint == "" {
-		return fmt.Errorf("backprop: %s: %w %s (no checkpoint file set)", name, ErrStopped, where)
+// checkpoint file, and unless it is a fresh run that has done nothing) and
+// returns the error Fit returns.
+func (c *checkpointer) stop(name string, pos position, h History, batches int, fresh bool) error {
+	e := &StopError{Func: name, Epoch: pos.epoch, Epochs: c.cfg.Epochs, Batch: pos.batch, Batches: batches, Fresh: fresh}
+	if c.cfg.Checkpoint == "" || fresh {
+		return e
 	}
 	if err := c.save(pos, h, false); err != nil {
-		return fmt.Errorf("backprop: %s: %w %s, but %w", name, ErrStopped, where, err)
+		e.SaveErr, e.Last = err, c.last
+		return e
 	}
-	return fmt.Errorf("backprop: %s: %w %s; checkpoint saved to %s", name, ErrStopped, where, c.cfg.Checkpoint)
+	e.Checkpoint = c.cfg.Checkpoint
+	return e
 }
 
 // Evaluate runs the model in inference mode over d in batches of batchSize

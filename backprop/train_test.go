@@ -217,11 +217,15 @@ func TestStepConfigErrors(t *testing.T) {
 
 // TestStepZeroAllocs is the hard requirement: a warmed-up training step of
 // Dense(20→32)→ReLU→Dense(32→10) with softmax cross-entropy and Adam
-// allocates nothing.
+// allocates nothing; nor does one of a model with BatchNorm, whose state
+// the step copies before the forward pass and checks after it.
 func TestStepZeroAllocs(t *testing.T) {
 	rng := rand.New(rand.NewPCG(8, 8))
 	m := model(t, 20, 5, layers.NewDense(20, 32), layers.NewReLU(), layers.NewDense(32, 10))
 	adam, err := optim.NewAdam(m.Params(), optim.DefaultAdam())
+	require.NoError(t, err)
+	bn := model(t, 20, 5, layers.NewDense(20, 32), layers.NewBatchNorm(), layers.NewReLU(), layers.NewDense(32, 10))
+	bnAdam, err := optim.NewAdam(bn.Params(), optim.DefaultAdam())
 	require.NoError(t, err)
 	x := randTensor(rng, 1, 16, 20)
 	y := nn.NewTensor(16)
@@ -231,6 +235,7 @@ func TestStepZeroAllocs(t *testing.T) {
 	for _, tr := range []*Trainer{
 		{Model: m, Loss: NewSoftmaxCrossEntropy(), Optimizer: adam},
 		{Model: m, Loss: NewSoftmaxCrossEntropy(), Optimizer: adam, ClipValue: 1, ClipNorm: 5, L1: 1e-5, L2: 1e-4},
+		{Model: bn, Loss: NewSoftmaxCrossEntropy(), Optimizer: bnAdam, SkipNonFinite: true},
 	} {
 		_, err = tr.Step(x, y)
 		require.NoError(t, err)

@@ -17,11 +17,14 @@
 // SIGINT (Ctrl-C) or SIGTERM during training finishes the current batch,
 // saves a checkpoint in the -checkpoint folder (./mnist-checkpoint when
 // none is given), prints the command that resumes the run, and exits with
-// status 130 (143 for SIGTERM). A second signal quits at once; the
-// checkpoint file is only ever replaced atomically, so the last one saved
-// stays whole. With -checkpoint DIR a checkpoint is also saved after every
-// epoch. -resume DIR carries on from DIR/checkpoint.bin (and keeps saving
-// there unless -checkpoint says otherwise): it needs the flags of the
+// status 130 (143 for SIGTERM). A run stopped before its first batch saves
+// nothing. A second signal, or one that comes before or after training
+// (while the data is read, or the model evaluated or saved, or with
+// -eval), quits at once; files are only ever replaced atomically, so the
+// last checkpoint saved stays whole. With -checkpoint DIR a checkpoint is
+// also saved after every epoch. -resume DIR carries on from
+// DIR/checkpoint.bin (and keeps saving there unless -checkpoint says
+// otherwise): it needs the flags of the
 // interrupted run, and ends, on the same machine with the same GOMAXPROCS,
 // with the weights an uninterrupted run would have, bit for bit. A
 // checkpoint holds the model, the optimizer's state, the schedule's, every
@@ -457,6 +460,9 @@ func train(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 	if err := readCheckpoint(); err != nil {
 		return err
 	}
+	if err := checkStandardization(ck, o.resume, trainSet); err != nil {
+		return err
+	}
 	if ck != nil {
 		cfg.Resume = ck
 		res.ResumedFrom = o.resume
@@ -466,7 +472,7 @@ func train(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 	if err := cli.KeepCheckpoint("mnist", ckDir, o.checkpoint != "", o.resume, stderr); err != nil {
 		return err
 	}
-	cfg.Stop, cfg.Checkpoint = ctx.Done(), filepath.Join(ckDir, cli.CheckpointFile)
+	cfg.Checkpoint = filepath.Join(ckDir, cli.CheckpointFile)
 	if o.checkpoint != "" || o.resume != "" {
 		if err := cli.CheckpointDir(ckDir); err != nil {
 			return err
@@ -496,13 +502,23 @@ func train(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "%s: %d training, %d validation, %d test images from %s\n", set.Name, trainData.Len(), o.val, testSet.Len(), dir)
 	fmt.Fprintf(stdout, "model %s (%d parameters), %s lr %g, schedule %s, batch %d, shift %d, %d epochs, GOMAXPROCS %d\n",
 		o.model, res.Params, o.optimizer, o.lr, o.schedule, o.batch, o.shift, o.epochs, res.GOMAXPROCS)
+	// A signal stops training only while Fit runs; before (reading the
+	// data) and after (evaluating, saving) it ends the command at once.
+	stop, trained := cli.Training(ctx)
+	cfg.Stop = stop
 	hist, err := backprop.Fit(tr, trainData, cfg)
+	trained()
 	if err != nil {
 		return cli.Stopped(ctx, err, cli.ResumeCommand("mnist", o.args, ckDir))
 	}
 	res.SkippedBatches = tr.Skipped()
 	if n := tr.Skipped(); n > 0 {
-		fmt.Fprintf(stdout, "skipped %d batches with a non-finite loss or gradient (the last: %v)\n", n, tr.LastSkipped())
+		// A checkpoint keeps the count, not the last skip's description.
+		last := "all before the checkpoint this run resumed"
+		if l := tr.LastSkipped(); l != nil {
+			last = "the last: " + l.Error()
+		}
+		fmt.Fprintf(stdout, "skipped %d batches with a non-finite loss or gradient (%s)\n", n, last)
 	}
 	var samples, secs float64
 	for _, e := range hist.Epochs {
@@ -607,6 +623,25 @@ func modelMeta(o *options, set *datasets.IDXSet, images *datasets.Images) map[st
 		"mean":    []byte(strconv.FormatFloat(float64(images.Mean), 'g', -1, 32)),
 		"std":     []byte(strconv.FormatFloat(float64(images.Std), 'g', -1, 32)),
 	}
+}
+
+// checkStandardization checks that the checkpoint ck (nil: none) of the
+// -resume folder dir was trained on images standardised as images are: the
+// mean and std it stores are those modelMeta records.
+func checkStandardization(ck *backprop.Checkpoint, dir string, images *datasets.Images) error {
+	if ck == nil {
+		return nil
+	}
+	for _, kv := range []struct {
+		key string
+		v   float32
+	}{{"mean", images.Mean}, {"std", images.Std}} {
+		here := strconv.FormatFloat(float64(kv.v), 'g', -1, 32)
+		if there, ok := ck.Meta[kv.key]; !ok || string(there) != here {
+			return fmt.Errorf("-resume %s: the checkpoint's inputs were standardised with %s %q, this run's with %s: was it written by another version of mnist?", dir, kv.key, there, here)
+		}
+	}
+	return nil
 }
 
 // checkLoaded checks that a loaded model reads MNIST images and gives one

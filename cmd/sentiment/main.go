@@ -88,9 +88,12 @@
 // SIGINT (Ctrl-C) or SIGTERM during training finishes the current batch,
 // saves a checkpoint in the -checkpoint folder (./sentiment-checkpoint when
 // none is given), prints the command that resumes the run, and exits with
-// status 130 (143 for SIGTERM); a second signal quits at once, leaving the
-// last checkpoint whole (it is replaced atomically). With -checkpoint DIR a
-// checkpoint is also saved after every epoch. -resume DIR carries on from
+// status 130 (143 for SIGTERM); a run stopped before its first batch saves
+// nothing. A second signal, or one that comes before or after training
+// (while the data is read and vectorised, the model evaluated or saved, or
+// with -load), quits at once, leaving the last checkpoint whole (it is
+// replaced atomically). With -checkpoint DIR a checkpoint is also saved
+// after every epoch. -resume DIR carries on from
 // DIR/checkpoint.bin with the same flags and data: the vocabulary built
 // again from the data must be the checkpoint's, and the run ends with the
 // weights an uninterrupted run would have, bit for bit (same GOMAXPROCS).

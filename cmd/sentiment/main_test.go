@@ -241,7 +241,7 @@ func TestIMDBSliceWithValidation(t *testing.T) {
 	require.Equal(t, 25000.0, res["test_samples"])
 	require.Greater(t, res["val_accuracy"].(float64), 0.7)
 	require.Greater(t, res["test_accuracy"].(float64), 0.75)
-	require.Less(t, res["prep_seconds"].(float64), 10.0)
+	require.Less(t, res["prep_seconds"].(float64), 10.0*raceSlowdown, "preparing 27,000 reviews")
 	require.Contains(t, stdout, "val_acc")
 }
 

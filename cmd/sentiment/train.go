@@ -168,9 +168,6 @@ func train(r runEnv, o *options, model *nn.Sequential, p *prepared, bars, table 
 	}
 	tr := &backprop.Trainer{Model: model, Loss: backprop.NewSoftmaxCrossEntropy(), Optimizer: opt, SkipNonFinite: o.skipNonFinite}
 	cfg := backprop.Config{Epochs: o.epochs, BatchSize: o.batch, Shuffle: true, Seed: o.seed, ValBatchSize: 1000}
-	if r.ctx != nil {
-		cfg.Stop = r.ctx.Done()
-	}
 	if p.val != nil {
 		cfg.SparseValidation = p.val
 	}
@@ -194,6 +191,14 @@ func train(r runEnv, o *options, model *nn.Sequential, p *prepared, bars, table 
 		}
 		cfg.CheckpointMeta = o.settings().Meta("sentiment", meta)
 		cfg.Resume = r.resume
+	}
+	// A signal stops training only while FitSparse runs; before (reading
+	// and vectorising the data) and after (evaluating, saving) it ends the
+	// command at once.
+	if r.ctx != nil {
+		stop, done := cli.Training(r.ctx)
+		defer done()
+		cfg.Stop = stop
 	}
 	hist, err := backprop.FitSparse(tr, p.train, cfg)
 	return trained{hist, tr.Skipped()}, err

@@ -35,15 +35,22 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-// TestNotifyInterrupt sends this process a SIGINT, which cancels the
-// context with an Interrupted cause, then a SIGTERM, which calls exit with
-// 143 at once.
+// TestNotifyInterrupt sends this process a SIGINT during training, which
+// cancels the context with an Interrupted cause, then a SIGTERM, which
+// calls exit with 143 at once.
 func TestNotifyInterrupt(t *testing.T) {
 	var out syncBuffer
 	exited := make(chan int, 1)
 	ctx, stop := NotifyInterrupt("demo", &out, func(code int) { exited <- code })
 	defer stop()
+	fitStop, done := Training(ctx)
+	defer done()
 	require.NoError(t, syscall.Kill(os.Getpid(), syscall.SIGINT))
+	select {
+	case <-fitStop:
+	case <-time.After(10 * time.Second):
+		t.Fatal("SIGINT did not close the stop channel")
+	}
 	select {
 	case <-ctx.Done():
 	case <-time.After(10 * time.Second):
@@ -65,16 +72,70 @@ func TestNotifyInterrupt(t *testing.T) {
 	require.Contains(t, out.String(), "demo: interrupted (SIGTERM) again: quitting at once")
 }
 
+// TestInterruptOutsideTraining: a signal before training starts (while the
+// command reads its data) or after it ends (while it evaluates and saves)
+// calls exit at once, and does not cancel the context, which would stop
+// the training to come before its first batch.
+func TestInterruptOutsideTraining(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		sig   syscall.Signal
+		train bool // train, then signal after done
+	}{{"before training", syscall.SIGINT, false}, {"after training", syscall.SIGTERM, true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			var out syncBuffer
+			exited := make(chan int, 1)
+			ctx, stop := NotifyInterrupt("demo", &out, func(code int) { exited <- code })
+			defer stop()
+			if tc.train {
+				_, done := Training(ctx)
+				done()
+			}
+			require.NoError(t, syscall.Kill(os.Getpid(), tc.sig))
+			select {
+			case code := <-exited:
+				require.Equal(t, 128+int(tc.sig), code)
+			case <-time.After(10 * time.Second):
+				t.Fatal("the signal did not exit")
+			}
+			require.NoError(t, ctx.Err(), "the context is not canceled")
+			require.Equal(t, fmt.Sprintf("\ndemo: %v: quitting\n", Interrupted{Signal: tc.sig}), out.String())
+		})
+	}
+	// A context of another origin: Training returns its Done channel.
+	ctx, cancel := context.WithCancel(context.Background())
+	fitStop, done := Training(ctx)
+	done()
+	cancel()
+	<-fitStop
+}
+
+// TestStoppedAndExitCode checks the error of a stopped run: a resume
+// command only when the checkpoint was written.
 func TestStoppedAndExitCode(t *testing.T) {
 	ctx, cancel := context.WithCancelCause(context.Background())
 	cancel(Interrupted{Signal: syscall.SIGTERM})
-	fitErr := fmt.Errorf("backprop: Fit: %w in epoch 2/3 after batch 5/10; checkpoint saved to x/checkpoint.bin", backprop.ErrStopped)
-	err := Stopped(ctx, fitErr, "mnist -epochs 3 -resume x")
-	require.EqualError(t, err, "interrupted (SIGTERM): backprop: Fit: training stopped in epoch 2/3 after batch 5/10; checkpoint saved to x/checkpoint.bin\nto resume: mnist -epochs 3 -resume x")
+	stopped := backprop.StopError{Func: "Fit", Epoch: 1, Epochs: 3, Batch: 5, Batches: 10}
+	saved := stopped
+	saved.Checkpoint = "x/checkpoint.bin"
+	err := Stopped(ctx, &saved, "mnist -resume x -epochs 3")
+	require.EqualError(t, err, "interrupted (SIGTERM): backprop: Fit: training stopped in epoch 2/3 after batch 5/10; checkpoint saved to x/checkpoint.bin\nto resume: mnist -resume x -epochs 3")
 	require.Equal(t, 143, ExitCode(err))
 	require.ErrorIs(t, err, backprop.ErrStopped)
-	err = Stopped(ctx, fitErr, "")
+	err = Stopped(ctx, &saved, "")
 	require.EqualError(t, err, "interrupted (SIGTERM): backprop: Fit: training stopped in epoch 2/3 after batch 5/10; checkpoint saved to x/checkpoint.bin; this run cannot be resumed")
+
+	// No resume command when the checkpoint could not be written, or when
+	// a fresh run stopped before its first batch wrote none.
+	failed := stopped
+	failed.SaveErr, failed.Last = errors.New("checkpoint: no space left on device"), "x/checkpoint.bin"
+	err = Stopped(ctx, &failed, "mnist -resume x -epochs 3")
+	require.EqualError(t, err, "interrupted (SIGTERM): backprop: Fit: training stopped in epoch 2/3 after batch 5/10, but the checkpoint could not be written: checkpoint: no space left on device; this run's last checkpoint is still x/checkpoint.bin")
+	require.ErrorIs(t, err, backprop.ErrCheckpointSave)
+	require.Equal(t, 143, ExitCode(err))
+	fresh := backprop.StopError{Func: "Fit", Epochs: 3, Batches: 10, Fresh: true}
+	err = Stopped(ctx, &fresh, "mnist -resume x -epochs 3")
+	require.EqualError(t, err, "interrupted (SIGTERM): backprop: Fit: training stopped before its first batch; no checkpoint written (nothing to resume)")
 	other := errors.New("disk full")
 	require.Equal(t, other, Stopped(ctx, other, "x"), "other errors pass through")
 	require.Equal(t, 1, ExitCode(other))
@@ -86,18 +147,28 @@ func TestResumeCommand(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"-epochs", "3"}, "mnist -epochs 3 -resume ckpt"},
-		{[]string{"-resume", "old", "-epochs", "3"}, "mnist -epochs 3 -resume ckpt"},
-		{[]string{"-resume=old", "--resume", "older", "--resume=oldest", "-quiet"}, "mnist -quiet -resume ckpt"},
-		{[]string{"-resumes", "x"}, "mnist -resumes x -resume ckpt"},
-		{[]string{"-data", "my data/mnist", "-predict", "it's fine"}, `mnist -data 'my data/mnist' -predict 'it'\''s fine' -resume ckpt`},
-		{[]string{"-hidden", "512,512", "-lr=0.1"}, "mnist -hidden 512,512 -lr=0.1 -resume ckpt"},
+		{[]string{"-epochs", "3"}, "mnist -resume ckpt -epochs 3"},
+		{[]string{"-resume", "old", "-epochs", "3"}, "mnist -resume ckpt -epochs 3"},
+		{[]string{"-resume=old", "--resume", "older", "--resume=oldest", "-quiet"}, "mnist -resume ckpt -quiet"},
+		{[]string{"-resumes", "x"}, "mnist -resume ckpt -resumes x"},
+		{[]string{"-data", "my data/mnist", "-predict", "it's fine"}, `mnist -resume ckpt -data 'my data/mnist' -predict 'it'\''s fine'`},
+		{[]string{"-hidden", "512,512", "-lr=0.1"}, "mnist -resume ckpt -hidden 512,512 -lr=0.1"},
 		{nil, "mnist -resume ckpt"},
+		// -resume never lands after the "--" that ends the flags, nor as
+		// the value of the flag before it.
+		{[]string{"-epochs", "3", "--"}, "mnist -resume ckpt -epochs 3 --"},
+		{[]string{"-data", "--"}, "mnist -resume ckpt -data --"},
+		{[]string{"-epochs", "3", "--", "-resume", "x"}, "mnist -resume ckpt -epochs 3 -- -resume x"},
+		{[]string{"-data", "=ls", "-predict", "a^b", "-csv", "~/m.csv"}, `mnist -resume ckpt -data '=ls' -predict 'a^b' -csv '~/m.csv'`},
 	} {
 		require.Equal(t, tc.want, ResumeCommand("mnist", tc.args, "ckpt"), "%q", tc.args)
 	}
 	require.Equal(t, "''", ShellQuote(""))
 	require.Equal(t, "'$HOME'", ShellQuote("$HOME"))
+	require.Equal(t, "-lr=0.1", ShellQuote("-lr=0.1"))
+	for _, s := range []string{"=x", "a b", "a;b", "a|b", "a&b", "$(x)", "`x`", "a*", "a?", "[a]", "{a,b}", "!x", "#x", "a\nb", "a\\b", `"a"`, "^x", "<x", ">x", "(x)"} {
+		require.Equal(t, "'", ShellQuote(s)[:1], "%q needs quoting", s)
+	}
 }
 
 func TestSettingsDiff(t *testing.T) {

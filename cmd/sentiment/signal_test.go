@@ -1,0 +1,118 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/descent-ml/descent/backprop"
+	"github.com/descent-ml/descent/internal/cli"
+	"github.com/descent-ml/descent/internal/cli/clitest"
+)
+
+// syncBuffer is a bytes.Buffer safe for the signal goroutine and the test.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// notify installs the command's signal handling, as main does, with an
+// exit that records the status instead of ending the test.
+func notify(t *testing.T) (context.Context, chan int, *syncBuffer) {
+	t.Helper()
+	notes := &syncBuffer{}
+	exits := make(chan int, 4)
+	ctx, stop := cli.NotifyInterrupt("sentiment", notes, func(code int) { exits <- code })
+	t.Cleanup(stop)
+	return ctx, exits, notes
+}
+
+func requireExit(t *testing.T, exits chan int, want int) {
+	t.Helper()
+	select {
+	case code := <-exits:
+		require.Equal(t, want, code)
+	case <-time.After(10 * time.Second):
+		t.Fatalf("the signal did not end the command (exit %d)", want)
+	}
+}
+
+// signalingReader sends sig to this process when it is first read, then
+// reads r.
+type signalingReader struct {
+	r    io.Reader
+	sig  syscall.Signal
+	sent bool
+}
+
+func (s *signalingReader) Read(p []byte) (int, error) {
+	if !s.sent {
+		s.sent = true
+		if err := syscall.Kill(os.Getpid(), s.sig); err != nil {
+			return 0, err
+		}
+	}
+	return s.r.Read(p)
+}
+
+// TestSignalOutsideTrainingQuits: a signal while -load classifies standard
+// input ends the command at once, with 128 + its number, instead of
+// printing that it saves a checkpoint and going on; a signal during
+// training stops FitSparse after the batch and saves a checkpoint.
+func TestSignalOutsideTrainingQuits(t *testing.T) {
+	data := corpus(t)
+	t.Chdir(t.TempDir())
+	args := []string{"-format", "tsv", "-data", data, "-epochs", "1", "-batch", "16", "-quiet"}
+	code, _, stderr := runSentiment(t, "", append(args, "-save", "m.bin")...)
+	require.Equal(t, 0, code, stderr)
+
+	ctx, exits, notes := notify(t)
+	stdin := &signalingReader{r: strings.NewReader("a superb story\n"), sig: syscall.SIGTERM}
+	code, stdout, stderr := clitest.Run(func(stdout, stderr io.Writer) int {
+		return run(ctx, []string{"-load", "m.bin"}, stdin, stdout, stderr)
+	})
+	requireExit(t, exits, 143)
+	require.Equal(t, "\nsentiment: interrupted (SIGTERM): quitting\n", notes.String())
+	require.Equal(t, 0, code, "the test's exit returns: the command goes on (%s)", stderr)
+	require.True(t, strings.HasPrefix(stdout, "positive "), stdout)
+
+	ctx, exits, notes = notify(t)
+	o, err := parseFlags(append(args, "-save", "-"), io.Discard)
+	require.NoError(t, err)
+	o.afterBatch = func(b backprop.BatchInfo) {
+		if b.Batch == 4 {
+			require.NoError(t, syscall.Kill(os.Getpid(), syscall.SIGINT))
+			select { // the signal arrives on its own goroutine
+			case <-ctx.Done():
+			case <-time.After(10 * time.Second):
+				t.Error("SIGINT did not stop training")
+			}
+		}
+	}
+	code, _, stderr = clitest.Run(func(stdout, stderr io.Writer) int { return execute(ctx, o, strings.NewReader(""), stdout, stderr) })
+	require.Equal(t, 130, code, stderr)
+	require.Contains(t, stderr, "training stopped in epoch 1/1 after batch 5/25; checkpoint saved to "+filepath.Join(defaultCheckpoint, cli.CheckpointFile))
+	require.Contains(t, notes.String(), "sentiment: interrupted (SIGINT): finishing the batch and saving a checkpoint")
+	require.Empty(t, exits)
+}
