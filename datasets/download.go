@@ -191,7 +191,7 @@ func checkSums(fh *os.File, f IDXFile, sum string) (gz bool, err error) {
 
 // EnsureMNIST makes sure dir holds MNIST's four files, downloading the
 // missing ones with d (nil: no download), as [IDXSet.Ensure] does.
-func EnsureMNIST(dir string, d *Downloader) error { return MNIST.Ensure(dir, d) }
+func EnsureMNIST(dir string, d *Downloader) error { return MNIST().Ensure(dir, d) }
 
 // Fetch downloads file f into dir, trying each mirror in turn until one
 // delivers a file that matches f's checksums. The verified file is saved as

@@ -5,18 +5,23 @@ import (
 	"os"
 )
 
-// IMDBArchive is the published archive of the IMDB movie review set,
+// IMDBArchive returns the published archive of the IMDB movie review set,
 // aclImdb_v1.tar.gz (84 MB; Maas et al., ACL 2011), with its SHA-256. The
 // type is the one of the IDX files because the download machinery is
 // shared: the archive's URL is a mirror followed by Name + ".gz", and it is
 // saved as Name + ".gz".
-var IMDBArchive = IDXFile{
-	Name:   "aclImdb_v1.tar",
-	SHA256: "c40f74a18d3b61f90feba1e17730e0d38e8b97c05fde7008942e91923d1658fe",
+func IMDBArchive() IDXFile {
+	return IDXFile{
+		Name:   "aclImdb_v1.tar",
+		SHA256: "c40f74a18d3b61f90feba1e17730e0d38e8b97c05fde7008942e91923d1658fe",
+	}
 }
 
-// IMDBMirrors are the base URLs IMDBArchive is downloaded from.
-var IMDBMirrors = []string{"https://ai.stanford.edu/~amaas/data/sentiment/"}
+// IMDBMirrors returns the base URLs IMDBArchive is downloaded from, in a
+// new slice at each call.
+func IMDBMirrors() []string {
+	return []string{"https://ai.stanford.edu/~amaas/data/sentiment/"}
+}
 
 // EnsureIMDB makes sure dir holds the IMDB set in a form [LoadIMDB] reads.
 // If it does not, the archive is downloaded with d (from d.Mirrors, or
@@ -24,11 +29,11 @@ var IMDBMirrors = []string{"https://ai.stanford.edu/~amaas/data/sentiment/"}
 // if its SHA-256 matches; [Downloader] describes how. With a nil d nothing
 // is downloaded, and a missing set is an error wrapping [ErrMissing].
 func EnsureIMDB(dir string, d *Downloader) error {
-	mirrors := IMDBMirrors
+	mirrors := IMDBMirrors()
 	if d != nil && d.Mirrors != nil {
 		mirrors = d.Mirrors
 	}
-	return ensureArchive(dir, d, IMDBArchive, mirrors)
+	return ensureArchive(dir, d, IMDBArchive(), mirrors)
 }
 
 // ensureArchive is EnsureIMDB for any archive f and mirrors.

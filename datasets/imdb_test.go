@@ -9,7 +9,7 @@ import (
 
 func TestEnsureIMDB(t *testing.T) {
 	archive := tarTree(t, aclTree(), true)
-	f := IDXFile{Name: IMDBArchive.Name, SHA256: sha256Hex(archive)}
+	f := IDXFile{Name: IMDBArchive().Name, SHA256: sha256Hex(archive)}
 	m := newMirror(t, map[string][]byte{f.Name + ".gz": archive})
 	m.other[f.Name+".gz"] = tarTree(t, map[string]string{"aclImdb/README": "not the archive"}, true)
 	d := &Downloader{Client: m.Client()}
@@ -53,9 +53,9 @@ func TestEnsureIMDB(t *testing.T) {
 	})
 
 	t.Run("published mirror and checksum", func(t *testing.T) {
-		require.Equal(t, []string{"https://ai.stanford.edu/~amaas/data/sentiment/"}, IMDBMirrors)
-		require.Equal(t, "c40f74a18d3b61f90feba1e17730e0d38e8b97c05fde7008942e91923d1658fe", IMDBArchive.SHA256)
+		require.Equal(t, []string{"https://ai.stanford.edu/~amaas/data/sentiment/"}, IMDBMirrors())
+		require.Equal(t, "c40f74a18d3b61f90feba1e17730e0d38e8b97c05fde7008942e91923d1658fe", IMDBArchive().SHA256)
 		// The Downloader asks for mirror + Name + ".gz".
-		require.Equal(t, "aclImdb_v1.tar.gz", IMDBArchive.Name+".gz")
+		require.Equal(t, "aclImdb_v1.tar.gz", IMDBArchive().Name+".gz")
 	})
 }

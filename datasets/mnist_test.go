@@ -278,8 +278,8 @@ func TestLoadMNISTReal(t *testing.T) {
 // The checksums MNIST is downloaded against are those of the real files.
 func TestMNISTChecksums(t *testing.T) {
 	dir := sharedMNIST(t)
-	for _, f := range MNIST.Files {
-		p, ok := MNIST.Path(dir, f)
+	for _, f := range MNIST().Files {
+		p, ok := MNIST().Path(dir, f)
 		require.True(t, ok, p)
 		b, err := os.ReadFile(p)
 		require.NoError(t, err)
@@ -309,4 +309,18 @@ func ExampleImages_Batch() {
 	fmt.Println(x.Float32s(), y.Float32s())
 	// Output:
 	// [1 0 0 1 0 0.2 0.8 1] [0 1]
+}
+
+// The predefined sets are functions, not shared variables: a caller that
+// changes the value it got changes nobody else's.
+func TestPredefinedSetsAreIndependent(t *testing.T) {
+	a, b := MNIST(), MNIST()
+	a.Mirrors[0] = "http://example.invalid/"
+	a.Files[0].Name = "x"
+	require.NotEqual(t, a.Mirrors[0], b.Mirrors[0])
+	require.Equal(t, "train-images-idx3-ubyte", MNIST().Files[0].Name)
+	require.Equal(t, "fashion-mnist", FashionMNIST().Name)
+	m := IMDBMirrors()
+	m[0] = "changed"
+	require.NotEqual(t, "changed", IMDBMirrors()[0])
 }

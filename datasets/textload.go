@@ -24,9 +24,9 @@ const (
 	Positive = 1
 )
 
-// SentimentClasses names the classes of the sentiment data sets, in label
-// order.
-var SentimentClasses = []string{"negative", "positive"}
+// SentimentClasses returns the names of the classes of the sentiment data
+// sets, in label order, in a new slice.
+func SentimentClasses() []string { return []string{"negative", "positive"} }
 
 // MaxLineBytes bounds one line of a text file, and one review file of the
 // aclImdb layout (1 MiB; IMDB's longest review has 14 KB). Longer lines are
@@ -308,8 +308,8 @@ func LoadSST2(dir string) (train, dev *Corpus, err error) {
 func LoadIMDB(dir string) (train, test *Corpus, err error) {
 	src, ok := imdbSource(dir)
 	if !ok {
-		return nil, nil, missingText("imdb", dir, "train.tsv.gz, test.tsv.gz, an aclImdb folder or "+IMDBArchive.Name+".gz",
-			"the archive with EnsureIMDB (the -download flag), or copy "+IMDBArchive.Name+".gz from "+IMDBMirrors[0])
+		return nil, nil, missingText("imdb", dir, "train.tsv.gz, test.tsv.gz, an aclImdb folder or "+IMDBArchive().Name+".gz",
+			"the archive with EnsureIMDB (the -download flag), or copy "+IMDBArchive().Name+".gz from "+IMDBMirrors()[0])
 	}
 	if len(src) == 2 {
 		if train, err = LoadTSV(src[0]); err != nil {
@@ -337,7 +337,7 @@ func imdbSource(dir string) ([]string, bool) {
 			return []string{d}, true
 		}
 	}
-	for _, name := range []string{IMDBArchive.Name + ".gz", "aclImdb_v1_labelled.tar.gz"} {
+	for _, name := range []string{IMDBArchive().Name + ".gz", "aclImdb_v1_labelled.tar.gz"} {
 		if p := filepath.Join(dir, name); exists(p) {
 			return []string{p}, true
 		}

@@ -140,9 +140,9 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.hidden, "hidden", "128", "mlp hidden layer sizes, comma separated (e.g. 512,512)")
 	fs.IntVar(&o.epochs, "epochs", 0, "epochs (0: the model's default: mlp 10, lenet 10, cnn 12)")
 	fs.IntVar(&o.batch, "batch", 64, "mini-batch size (1: stochastic, training-set size: batch gradient descent)")
-	fs.StringVar(&o.optimizer, "optimizer", "", "optimizer: "+strings.Join(cli.Optimizers, ", ")+" (default: momentum for mlp, adam for lenet and cnn)")
+	fs.StringVar(&o.optimizer, "optimizer", "", "optimizer: "+strings.Join(cli.Optimizers(), ", ")+" (default: momentum for mlp, adam for lenet and cnn)")
 	fs.Float64Var(&o.lr, "lr", 0, "learning rate (0: the default of the model and optimizer)")
-	fs.StringVar(&o.schedule, "schedule", "", "learning-rate schedule: "+strings.Join(cli.Schedules, ", ")+" (default cosine)")
+	fs.StringVar(&o.schedule, "schedule", "", "learning-rate schedule: "+strings.Join(cli.Schedules(), ", ")+" (default cosine)")
 	fs.Float64Var(&o.clipNorm, "clip-norm", 0, "clip gradients to this global L2 norm (0: off)")
 	fs.Float64Var(&o.clipValue, "clip-value", 0, "clip every gradient element to [-v, v] (0: off)")
 	fs.Float64Var(&o.weightDecay, "weight-decay", 0, "weight decay (L2 in the gradient; decoupled for adamw, whose default is 0.01)")
@@ -190,10 +190,10 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		return nil, bad("-batch %d must be positive", o.batch)
 	case o.set["lr"] && !cli.PositiveFinite(o.lr):
 		return nil, bad("-lr %g must be a positive number", o.lr)
-	case o.optimizer != "" && !slices.Contains(cli.Optimizers, o.optimizer):
-		return nil, bad("%v", cli.OneOf("optimizer", o.optimizer, cli.Optimizers...))
-	case o.schedule != "" && !slices.Contains(cli.Schedules, o.schedule):
-		return nil, bad("%v", cli.OneOf("schedule", o.schedule, cli.Schedules...))
+	case o.optimizer != "" && !slices.Contains(cli.Optimizers(), o.optimizer):
+		return nil, bad("%v", cli.OneOf("optimizer", o.optimizer, cli.Optimizers()...))
+	case o.schedule != "" && !slices.Contains(cli.Schedules(), o.schedule):
+		return nil, bad("%v", cli.OneOf("schedule", o.schedule, cli.Schedules()...))
 	case !(o.clipNorm >= 0 && o.clipValue >= 0 && o.weightDecay >= 0 && o.l1 >= 0) ||
 		!finite(o.clipNorm) || !finite(o.clipValue) || !finite(o.weightDecay) || !finite(o.l1):
 		return nil, bad("-clip-norm, -clip-value, -weight-decay and -l1 must be finite and not negative")
@@ -340,9 +340,9 @@ func train(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
-	set := datasets.MNIST
+	set := datasets.MNIST()
 	if o.dataset == "fashion" {
-		set = datasets.FashionMNIST
+		set = datasets.FashionMNIST()
 	}
 	dir, err := set.Dir(o.data)
 	if err != nil {

@@ -219,7 +219,7 @@ Flags:
 	fs.IntVar(&o.hidden, "hidden", 64, "mlp: hidden units H")
 	fs.IntVar(&o.epochs, "epochs", 0, "epochs (default 5)")
 	fs.IntVar(&o.batch, "batch", 64, "mini-batch size")
-	fs.StringVar(&o.optimizer, "optimizer", "adam", "optimizer: "+strings.Join(cli.Optimizers, ", "))
+	fs.StringVar(&o.optimizer, "optimizer", "adam", "optimizer: "+strings.Join(cli.Optimizers(), ", "))
 	fs.Float64Var(&o.lr, "lr", 0, "learning rate (default for adam: 0.001 imdb, 0.005 polarity and tsv, 0.002 sst2; other optimizers: their usual rate)")
 	fs.Float64Var(&o.weightDecay, "weight-decay", 0, "weight decay (L2 added to the gradient; decoupled for adamw)")
 	fs.Float64Var(&o.dropout, "dropout", 0, "mlp: dropout rate after the ReLU")
@@ -297,8 +297,8 @@ func (o *options) validate(fs *flag.FlagSet) error {
 		return bad("-epochs %d must be at least 1", o.epochs)
 	case o.batch < 1:
 		return bad("-batch %d must be at least 1", o.batch)
-	case cli.OneOf("optimizer", o.optimizer, cli.Optimizers...) != nil:
-		return bad("%v", cli.OneOf("optimizer", o.optimizer, cli.Optimizers...))
+	case cli.OneOf("optimizer", o.optimizer, cli.Optimizers()...) != nil:
+		return bad("%v", cli.OneOf("optimizer", o.optimizer, cli.Optimizers()...))
 	case !cli.PositiveFinite(o.lr):
 		return bad("-lr %g must be a positive number", o.lr)
 	case !cli.NonNegativeFinite(o.weightDecay):

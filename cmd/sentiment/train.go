@@ -472,7 +472,7 @@ func modelMeta(o *options, vec *datasets.Vectorizer) (map[string][]byte, error) 
 	}
 	return map[string][]byte{
 		metaVectorizer: vb,
-		metaLabels:     []byte(strings.Join(datasets.SentimentClasses, ",")),
+		metaLabels:     []byte(strings.Join(datasets.SentimentClasses(), ",")),
 		metaFormat:     []byte(o.format),
 		metaModel:      []byte(o.model),
 	}, nil
@@ -516,7 +516,7 @@ func printScore(w io.Writer, split string, e evaluation) {
 	fmt.Fprintf(w, "%s accuracy %.2f%% (%d/%d), %s loss %.4f%s\n", name, 100*e.accuracy, e.correct, e.n, name, e.loss, note)
 	fmt.Fprintf(w, "confusion matrix (rows: true class, columns: predicted)\n%10s %9s %9s\n", "", "negative", "positive")
 	for i, row := range e.confusion {
-		fmt.Fprintf(w, "%10s %9d %9d\n", datasets.SentimentClasses[i], row[0], row[1])
+		fmt.Fprintf(w, "%10s %9d %9d\n", datasets.SentimentClasses()[i], row[0], row[1])
 	}
 }
 

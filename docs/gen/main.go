@@ -66,7 +66,7 @@ func generate(dataFlag string, stdout io.Writer) error {
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return err
 	}
-	dir, err := datasets.MNIST.Dir(dataFlag)
+	dir, err := datasets.MNIST().Dir(dataFlag)
 	if err != nil {
 		return err
 	}

@@ -31,11 +31,11 @@ const trainImages = 10000
 // the first trainImages training images. It never downloads: missing files
 // are an error that says where it looked and how to supply them.
 func loadMNIST(dir string) (*mnistData, error) {
-	train, test, err := datasets.MNIST.Load(dir)
+	train, test, err := datasets.MNIST().Load(dir)
 	if err != nil {
 		return nil, err
 	}
-	train.Mean, train.Std = datasets.MNIST.Mean, datasets.MNIST.Std
+	train.Mean, train.Std = datasets.MNIST().Mean, datasets.MNIST().Std
 	test.Mean, test.Std = train.Mean, train.Std
 	idx := make([]int, trainImages)
 	for i := range idx {
@@ -73,7 +73,7 @@ func optimizerCurves(path string, data *mnistData) ([]string, error) {
 	p := logPlot(fmt.Sprintf("MNIST MLP 784-128-10: %d epochs over %d images, batch %d", epochs, trainImages, batch),
 		"step (mini-batch)", fmt.Sprintf("loss, mean of %d batches", window))
 	var report []string
-	for i, name := range cli.Optimizers {
+	for i, name := range cli.Optimizers() {
 		model, err := mlp()
 		if err != nil {
 			return nil, err

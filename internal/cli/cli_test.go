@@ -15,7 +15,7 @@ import (
 )
 
 func TestNewOptimizerEveryName(t *testing.T) {
-	for _, name := range Optimizers {
+	for _, name := range Optimizers() {
 		p := nn.NewParam("W", 2, 2)
 		opt, err := NewOptimizer(name, []*nn.Param{p}, 0.01, 0)
 		require.NoError(t, err, name)
@@ -51,7 +51,7 @@ func TestNesterovAndMomentumDiffer(t *testing.T) {
 }
 
 func TestNewScheduleEveryName(t *testing.T) {
-	for _, name := range Schedules {
+	for _, name := range Schedules() {
 		s, err := NewSchedule(name, 0.1, 10)
 		require.NoError(t, err, name)
 		lr := s.LR()

@@ -8,8 +8,10 @@ import (
 	"github.com/descent-ml/descent/optim"
 )
 
-// Optimizers lists the names NewOptimizer accepts.
-var Optimizers = []string{"sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adadelta", "adam", "adamw"}
+// Optimizers returns the names NewOptimizer accepts, in a new slice.
+func Optimizers() []string {
+	return []string{"sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adadelta", "adam", "adamw"}
+}
 
 // DefaultLR returns the usual learning rate for the named optimizer.
 func DefaultLR(name string) float64 {
@@ -67,11 +69,11 @@ func NewOptimizer(name string, params []*nn.Param, lr, wd float64) (optim.Optimi
 		}
 		return optim.NewAdamW(params, c)
 	}
-	return nil, fmt.Errorf("unknown optimizer %q (want one of %s)", name, strings.Join(Optimizers, ", "))
+	return nil, fmt.Errorf("unknown optimizer %q (want one of %s)", name, strings.Join(Optimizers(), ", "))
 }
 
-// Schedules lists the names NewSchedule accepts.
-var Schedules = []string{"none", "step", "exp", "cosine", "warmup", "plateau"}
+// Schedules returns the names NewSchedule accepts, in a new slice.
+func Schedules() []string { return []string{"none", "step", "exp", "cosine", "warmup", "plateau"} }
 
 // NewSchedule returns the named learning-rate schedule for a run of epochs
 // epochs starting at lr:
@@ -101,5 +103,5 @@ func NewSchedule(name string, lr float64, epochs int) (optim.Schedule, error) {
 	case "plateau":
 		return optim.NewReduceOnPlateau(lr, 0.1, 2, 1e-4, 0)
 	}
-	return nil, fmt.Errorf("unknown schedule %q (want one of %s)", name, strings.Join(Schedules, ", "))
+	return nil, fmt.Errorf("unknown schedule %q (want one of %s)", name, strings.Join(Schedules(), ", "))
 }
