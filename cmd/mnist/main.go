@@ -270,13 +270,7 @@ func (o *options) settings() cli.Settings {
 // checkpointDir returns the folder checkpoints go to: -checkpoint, else
 // the -resume folder, else the default.
 func (o *options) checkpointDir() string {
-	switch {
-	case o.checkpoint != "":
-		return o.checkpoint
-	case o.resume != "":
-		return o.resume
-	}
-	return defaultCheckpoint
+	return cli.CheckpointFolder(o.checkpoint, o.resume, defaultCheckpoint)
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {

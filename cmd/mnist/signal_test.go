@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -27,37 +26,6 @@ func quickRun(t *testing.T) []string {
 	require.NoError(t, err)
 	t.Chdir(t.TempDir())
 	return []string{"-data", data, "-train-limit", "500", "-val", "0", "-epochs", "1", "-hidden", "16", "-quiet", "-save", "-"}
-}
-
-// syncBuffer is a bytes.Buffer safe for the signal goroutine and the test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-// notify installs the command's signal handling, as main does, with an
-// exit that records the status instead of ending the test, and returns
-// its context, the statuses exit was called with and the handler's
-// messages.
-func notify(t *testing.T) (context.Context, chan int, *syncBuffer) {
-	t.Helper()
-	notes := &syncBuffer{}
-	exits := make(chan int, 4)
-	ctx, stop := cli.NotifyInterrupt("mnist", notes, func(code int) { exits <- code })
-	t.Cleanup(stop)
-	return ctx, exits, notes
 }
 
 func kill(t *testing.T, sig syscall.Signal) {
@@ -102,7 +70,7 @@ func (s *signalOn) Write(p []byte) (int, error) {
 // then goes on.)
 func TestSignalOutsideTrainingQuits(t *testing.T) {
 	quick := quickRun(t)
-	ctx, exits, notes := notify(t)
+	ctx, exits, notes := clitest.Notify(t, "mnist")
 	kill(t, syscall.SIGINT)
 	requireExit(t, exits, 130)
 	require.Equal(t, "\nmnist: interrupted (SIGINT): quitting\n", notes.String())
@@ -110,7 +78,7 @@ func TestSignalOutsideTrainingQuits(t *testing.T) {
 	require.Equal(t, 0, code, "training was not stopped: %s", stderr)
 	require.NoDirExists(t, defaultCheckpoint)
 
-	ctx, exits, notes = notify(t)
+	ctx, exits, notes = clitest.Notify(t, "mnist")
 	out := &signalOn{t: t, marker: "test accuracy", sig: syscall.SIGTERM}
 	code = run(ctx, quick, out, io.Discard)
 	require.Equal(t, 0, code)
@@ -124,7 +92,7 @@ func TestSignalOutsideTrainingQuits(t *testing.T) {
 // end the command at once.
 func TestSignalDuringTrainingStops(t *testing.T) {
 	quick := quickRun(t)
-	ctx, exits, notes := notify(t)
+	ctx, exits, notes := clitest.Notify(t, "mnist")
 	o, err := parseFlags(quick, io.Discard)
 	require.NoError(t, err)
 	o.afterBatch = func(b backprop.BatchInfo) {

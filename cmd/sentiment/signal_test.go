@@ -1,13 +1,10 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -18,35 +15,6 @@ import (
 	"github.com/descent-ml/descent/internal/cli"
 	"github.com/descent-ml/descent/internal/cli/clitest"
 )
-
-// syncBuffer is a bytes.Buffer safe for the signal goroutine and the test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-// notify installs the command's signal handling, as main does, with an
-// exit that records the status instead of ending the test.
-func notify(t *testing.T) (context.Context, chan int, *syncBuffer) {
-	t.Helper()
-	notes := &syncBuffer{}
-	exits := make(chan int, 4)
-	ctx, stop := cli.NotifyInterrupt("sentiment", notes, func(code int) { exits <- code })
-	t.Cleanup(stop)
-	return ctx, exits, notes
-}
 
 func requireExit(t *testing.T, exits chan int, want int) {
 	t.Helper()
@@ -87,7 +55,7 @@ func TestSignalOutsideTrainingQuits(t *testing.T) {
 	code, _, stderr := runSentiment(t, "", append(args, "-save", "m.bin")...)
 	require.Equal(t, 0, code, stderr)
 
-	ctx, exits, notes := notify(t)
+	ctx, exits, notes := clitest.Notify(t, "sentiment")
 	stdin := &signalingReader{r: strings.NewReader("a superb story\n"), sig: syscall.SIGTERM}
 	code, stdout, stderr := clitest.Run(func(stdout, stderr io.Writer) int {
 		return run(ctx, []string{"-load", "m.bin"}, stdin, stdout, stderr)
@@ -97,7 +65,7 @@ func TestSignalOutsideTrainingQuits(t *testing.T) {
 	require.Equal(t, 0, code, "the test's exit returns: the command goes on (%s)", stderr)
 	require.True(t, strings.HasPrefix(stdout, "positive "), stdout)
 
-	ctx, exits, notes = notify(t)
+	ctx, exits, notes = clitest.Notify(t, "sentiment")
 	o, err := parseFlags(append(args, "-save", "-"), io.Discard)
 	require.NoError(t, err)
 	o.afterBatch = func(b backprop.BatchInfo) {

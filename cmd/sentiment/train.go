@@ -224,13 +224,7 @@ func (o *options) settings() cli.Settings {
 // checkpointDir returns the folder checkpoints go to: -checkpoint, else
 // the -resume folder, else the default.
 func (o *options) checkpointDir() string {
-	switch {
-	case o.checkpoint != "":
-		return o.checkpoint
-	case o.resume != "":
-		return o.resume
-	}
-	return defaultCheckpoint
+	return cli.CheckpointFolder(o.checkpoint, o.resume, defaultCheckpoint)
 }
 
 // readResume reads the -resume checkpoint and checks it against the flags

@@ -160,3 +160,15 @@ func KeepCheckpoint(program, dir string, explicit bool, resume string, warn io.W
 	}
 	return nil
 }
+
+// CheckpointFolder returns the folder a command's checkpoints go to: the
+// -checkpoint folder, else the -resume folder, else the default.
+func CheckpointFolder(checkpoint, resume, def string) string {
+	switch {
+	case checkpoint != "":
+		return checkpoint
+	case resume != "":
+		return resume
+	}
+	return def
+}

@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 
@@ -86,4 +87,39 @@ func RequireSameWeights(t testing.TB, a, b string) {
 			}
 		}
 	}
+}
+
+// SyncBuffer is a bytes.Buffer safe for concurrent use, for what a
+// command's signal handler writes while the test reads.
+type SyncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+// Write appends p to the buffer.
+func (s *SyncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+// String returns what was written so far.
+func (s *SyncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// Notify installs a command's signal handling as its main does
+// ([cli.NotifyInterrupt]), with an exit function that records the status
+// instead of ending the test, and returns the handler's context, the
+// statuses exit was called with and the handler's messages. The handling
+// is removed when the test ends.
+func Notify(t testing.TB, program string) (context.Context, chan int, *SyncBuffer) {
+	t.Helper()
+	notes := &SyncBuffer{}
+	exits := make(chan int, 4)
+	ctx, stop := cli.NotifyInterrupt(program, notes, func(code int) { exits <- code })
+	t.Cleanup(stop)
+	return ctx, exits, notes
 }
