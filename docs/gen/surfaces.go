@@ -10,6 +10,7 @@ import (
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 
+	"github.com/descent-ml/descent/internal/cli"
 	"github.com/descent-ml/descent/nn"
 	"github.com/descent-ml/descent/optim"
 )
@@ -54,10 +55,16 @@ var saddle = surface{
 	steps:  400,
 }
 
-// racer is one optimizer, built over the parameters at a learning rate.
+// racer is one optimizer: its name in the pictures and its name for
+// cli.NewOptimizer, which builds it as the commands do.
 type racer struct {
-	name string
-	make func(p []*nn.Param, lr float64) (optim.Optimizer, error)
+	name, cli string
+}
+
+// make builds r's optimizer over p at learning rate lr, with the
+// optimizer's default weight decay (0, and 0.01 for AdamW).
+func (r racer) make(p []*nn.Param, lr float64) (optim.Optimizer, error) {
+	return cli.NewOptimizer(r.cli, p, lr, -1)
 }
 
 // label names the racer with its learning rate.
@@ -67,40 +74,8 @@ func (r racer) label(lr float64) string { return fmt.Sprintf("%s γ=%g", r.name,
 // defaults apart from the learning rate (momentum 0.9 for the two momentum
 // variants, λ = 0.01 for AdamW).
 var racers = []racer{
-	{"SGD", func(p []*nn.Param, lr float64) (optim.Optimizer, error) {
-		return optim.NewSGD(p, optim.SGDConfig{LR: lr})
-	}},
-	{"momentum", func(p []*nn.Param, lr float64) (optim.Optimizer, error) {
-		return optim.NewSGD(p, optim.SGDConfig{LR: lr, Momentum: 0.9})
-	}},
-	{"Nesterov", func(p []*nn.Param, lr float64) (optim.Optimizer, error) {
-		return optim.NewSGD(p, optim.SGDConfig{LR: lr, Momentum: 0.9, Nesterov: true})
-	}},
-	{"AdaGrad", func(p []*nn.Param, lr float64) (optim.Optimizer, error) {
-		c := optim.DefaultAdaGrad()
-		c.LR = lr
-		return optim.NewAdaGrad(p, c)
-	}},
-	{"RMSprop", func(p []*nn.Param, lr float64) (optim.Optimizer, error) {
-		c := optim.DefaultRMSprop()
-		c.LR = lr
-		return optim.NewRMSprop(p, c)
-	}},
-	{"AdaDelta", func(p []*nn.Param, lr float64) (optim.Optimizer, error) {
-		c := optim.DefaultAdaDelta()
-		c.LR = lr
-		return optim.NewAdaDelta(p, c)
-	}},
-	{"Adam", func(p []*nn.Param, lr float64) (optim.Optimizer, error) {
-		c := optim.DefaultAdam()
-		c.LR = lr
-		return optim.NewAdam(p, c)
-	}},
-	{"AdamW", func(p []*nn.Param, lr float64) (optim.Optimizer, error) {
-		c := optim.DefaultAdamW()
-		c.LR = lr
-		return optim.NewAdamW(p, c)
-	}},
+	{"SGD", "sgd"}, {"momentum", "momentum"}, {"Nesterov", "nesterov"}, {"AdaGrad", "adagrad"},
+	{"RMSprop", "rmsprop"}, {"AdaDelta", "adadelta"}, {"Adam", "adam"}, {"AdamW", "adamw"},
 }
 
 // trajectory runs r's optimizer at learning rate lr on s from s.start for s.steps steps, or
