@@ -13,7 +13,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 
 	"github.com/descent-ml/descent/datasets"
 	"github.com/descent-ml/descent/nn"
@@ -269,6 +268,17 @@ func fileKind(m fs.FileMode) string {
 // randomLayer is a layer with its own generator (layers.Dropout).
 type randomLayer interface{ Source() *rand.PCG }
 
+// randomLayers returns the layers of m that have a generator, and their
+// indices in m.Layers: the generators a checkpoint saves.
+func randomLayers(m *nn.Sequential) (rl []randomLayer, idx []int) {
+	for i, l := range m.Layers {
+		if r, ok := l.(randomLayer); ok && r.Source() != nil {
+			rl, idx = append(rl, r), append(idx, i)
+		}
+	}
+	return rl, idx
+}
+
 // checkpointer saves and restores the state of one Fit.
 type checkpointer struct {
 	t          *Trainer
@@ -368,21 +378,15 @@ func (c *checkpointer) encode(pos position, h History, shuffleRNG []byte) ([]byt
 	w.u64(uint64(t.skipped))
 	w.blob(shuffleRNG)
 
-	var idx []int
-	var states [][]byte
-	for i, l := range t.Model.Layers {
-		if r, ok := l.(randomLayer); ok && r.Source() != nil {
-			b, err := r.Source().MarshalBinary()
-			if err != nil {
-				return nil, fmt.Errorf("layer %d (%s) generator: %w", i, l.Spec().Kind, err)
-			}
-			idx, states = append(idx, i), append(states, b)
-		}
-	}
+	rl, idx := randomLayers(t.Model)
 	w.u32(uint32(len(idx)))
-	for k := range idx {
+	for k, r := range rl {
+		b, err := r.Source().MarshalBinary()
+		if err != nil {
+			return nil, fmt.Errorf("layer %d (%s) generator: %w", idx[k], t.Model.Layers[idx[k]].Spec().Kind, err)
+		}
 		w.u32(uint32(idx[k]))
-		w.blob(states[k])
+		w.blob(b)
 	}
 	w.u32(uint32(len(cfg.Sources)))
 	for i, s := range cfg.Sources {
@@ -399,10 +403,7 @@ func (c *checkpointer) encode(pos position, h History, shuffleRNG []byte) ([]byt
 	w.u32(uint32(len(opt.State())))
 	for _, p := range opt.State() {
 		w.str(p.Name)
-		w.u64(uint64(len(p.Data())))
-		for _, v := range p.Data() {
-			w.u32(math.Float32bits(v))
-		}
+		w.f32s(p.Data())
 	}
 	var sched []byte
 	if cfg.Schedule != nil {
@@ -473,14 +474,8 @@ func (c *checkpointer) restore(ck *Checkpoint) (position, History, error) {
 		}
 		return fail("it stopped in epoch %d after batch %d, beyond the %d epochs of this run", p.epoch+1, p.batch, cfg.Epochs)
 	}
-	var rl []randomLayer
-	var idx []int
-	for i, l := range t.Model.Layers {
-		if r, ok := l.(randomLayer); ok && r.Source() != nil {
-			rl, idx = append(rl, r), append(idx, i)
-		}
-	}
-	if fmt.Sprint(idx) != fmt.Sprint(st.layerIdx) {
+	rl, idx := randomLayers(t.Model)
+	if !slices.Equal(idx, st.layerIdx) {
 		return fail("it holds the generators of layers %v; this model has generators in layers %v", st.layerIdx, idx)
 	}
 	if len(st.sources) != len(cfg.Sources) {
@@ -522,7 +517,7 @@ func (c *checkpointer) restore(ck *Checkpoint) (position, History, error) {
 			cbs, types = append(cbs, cb), append(types, fmt.Sprintf("%T", cb))
 		}
 	}
-	if strings.Join(types, ",") != strings.Join(st.cbTypes, ",") {
+	if !slices.Equal(types, st.cbTypes) {
 		return fail("it holds the state of callbacks %v; this run has %v", st.cbTypes, types)
 	}
 	if c.shuffle != nil {
@@ -619,6 +614,15 @@ func (w *stateWriter) flag(v bool) {
 func (w *stateWriter) blob(p []byte) { w.u64(uint64(len(p))); w.b = append(w.b, p...) }
 func (w *stateWriter) str(s string)  { w.blob([]byte(s)) }
 
+// f32s writes a float32 vector: a uint64 length and the values' bits.
+func (w *stateWriter) f32s(x []float32) {
+	w.u64(uint64(len(x)))
+	w.b = slices.Grow(w.b, 4*len(x))
+	for _, v := range x {
+		w.u32(math.Float32bits(v))
+	}
+}
+
 // stateReader reads them back; every read is bounded by what remains, and
 // the first failure sticks in err.
 type stateReader struct {
@@ -677,6 +681,20 @@ func (r *stateReader) blob(what string) []byte {
 	return bytes.Clone(r.take(n, what))
 }
 
+// f32s reads a float32 vector that f32s wrote; what names it in errors.
+func (r *stateReader) f32s(what string) []float32 {
+	k := r.u64(what + " size")
+	if r.err == nil && k > uint64(len(r.b))/4 {
+		r.err = fmt.Errorf("%s of %d values in %d bytes", what, k, len(r.b))
+	}
+	p := r.take(4*k, what+" values")
+	x := make([]float32, len(p)/4)
+	for i := range x {
+		x[i] = math.Float32frombits(binary.LittleEndian.Uint32(p[4*i:]))
+	}
+	return x
+}
+
 // count reads a uint32 count of entries of at least minSize bytes each.
 func (r *stateReader) count(what string, minSize int) int {
 	n := r.u32(what)
@@ -727,16 +745,7 @@ func decodeState(b []byte) (*fitState, error) {
 	n = r.count("optimizer state tensors", 16)
 	for range n {
 		st.optNames = append(st.optNames, string(r.blob("state tensor name")))
-		k := r.u64("state tensor size")
-		if r.err == nil && k > uint64(len(r.b))/4 {
-			r.err = fmt.Errorf("state tensor of %d values in %d bytes", k, len(r.b))
-		}
-		p := r.take(4*k, "state tensor values")
-		vals := make([]float32, len(p)/4)
-		for i := range vals {
-			vals[i] = math.Float32frombits(binary.LittleEndian.Uint32(p[4*i:]))
-		}
-		st.optState = append(st.optState, vals)
+		st.optState = append(st.optState, r.f32s("state tensor"))
 	}
 	st.schedule = r.blob("schedule")
 	n = r.count("callbacks", 16)
@@ -780,10 +789,7 @@ func (e *EarlyStopping) MarshalBinary() ([]byte, error) {
 	w.u64(uint64(e.stopped))
 	w.u32(uint32(len(e.snapshot)))
 	for _, s := range e.snapshot {
-		w.u64(uint64(len(s)))
-		for _, v := range s {
-			w.u32(math.Float32bits(v))
-		}
+		w.f32s(s)
 	}
 	return w.b, nil
 }
@@ -798,16 +804,7 @@ func (e *EarlyStopping) UnmarshalBinary(data []byte) error {
 	n := r.count("snapshot tensors", 8)
 	snap := make([][]float32, 0, n)
 	for range n {
-		k := r.u64("snapshot size")
-		if r.err == nil && k > uint64(len(r.b))/4 {
-			r.err = fmt.Errorf("snapshot of %d values in %d bytes", k, len(r.b))
-		}
-		p := r.take(4*k, "snapshot")
-		s := make([]float32, len(p)/4)
-		for i := range s {
-			s[i] = math.Float32frombits(binary.LittleEndian.Uint32(p[4*i:]))
-		}
-		snap = append(snap, s)
+		snap = append(snap, r.f32s("snapshot"))
 	}
 	if r.err == nil && len(r.b) > 0 {
 		r.err = fmt.Errorf("%d bytes of trailing garbage", len(r.b))

@@ -237,11 +237,13 @@ func (t *Trainer) finish(y *tensor.Dense) (loss float64, err error) {
 	if t.L2 > 0 {
 		loss += optim.L2(t.weights, t.L2)
 	}
-	// The one extra read of the gradients: with ClipNorm alone, the global
-	// norm Σg² (in float64, where squares of float32 values cannot
-	// overflow) is finite exactly when every element is, so it serves as
-	// the check; otherwise optim.AllFinite checks before ClipValue can hide an
-	// infinity by clamping it.
+	// One pass over the gradients checks that they are all finite. With
+	// ClipNorm alone it is the pass that measures the global norm: Σg² (in
+	// float64, where squares of float32 values cannot overflow) is finite
+	// exactly when every element is. Otherwise optim.AllFinite checks,
+	// before ClipToValue could hide an infinity by clamping it. Past this
+	// point the gradients are known finite, so the clipping below checks
+	// nothing again.
 	fused := t.ClipNorm > 0 && t.ClipValue == 0
 	if fused {
 		t.gradNorm = optim.GradNorm(t.params)
@@ -260,18 +262,14 @@ func (t *Trainer) finish(y *tensor.Dense) (loss float64, err error) {
 		}
 	}
 	if t.ClipValue > 0 {
-		if err := optim.ClipValue(t.params, t.ClipValue); err != nil {
-			t.restoreState()
-			return loss, fmt.Errorf("backprop: step %d: %w", t.steps, err)
-		}
+		optim.ClipToValue(t.params, t.ClipValue)
 	}
 	if t.ClipNorm > 0 {
-		if fused {
-			optim.ClipToNorm(t.params, t.gradNorm, t.ClipNorm)
-		} else if t.gradNorm, err = optim.ClipNorm(t.params, t.ClipNorm); err != nil {
-			t.restoreState()
-			return loss, fmt.Errorf("backprop: step %d: %w", t.steps, err)
+		if !fused {
+			// The norm after clamping, as optim.ClipNorm would measure it.
+			t.gradNorm = optim.GradNorm(t.params)
 		}
+		optim.ClipToNorm(t.params, t.gradNorm, t.ClipNorm)
 	}
 	t.Optimizer.Step()
 	t.inARow = 0
@@ -342,27 +340,25 @@ func (t *Trainer) init() error {
 		t.params = []*nn.Param{}
 	}
 	t.weights = optim.Weights(t.params)
-	t.where = t.where[:0]
+	// One walk over the layers locates every parameter and gathers the
+	// state, in the order of Model.Params and Model.State.
+	t.where, t.state, t.stateAt = t.where[:0], t.state[:0], t.stateAt[:0]
 	for li, l := range t.Model.Layers {
+		at := paramWhere{li, l.Spec().Kind}
 		for range l.Params() {
-			t.where = append(t.where, paramWhere{li, l.Spec().Kind})
+			t.where = append(t.where, at)
+		}
+		if st, ok := l.(nn.Stateful); ok {
+			for _, s := range st.State() {
+				t.state = append(t.state, s)
+				t.stateAt = append(t.stateAt, at)
+			}
 		}
 	}
 	if len(t.where) != len(t.params) {
 		return fmt.Errorf("backprop: Trainer: the model has %d parameters but its layers list %d", len(t.params), len(t.where))
 	}
-	t.state = t.Model.State()
-	t.stateAt = t.stateAt[:0]
-	n := 0
-	for li, l := range t.Model.Layers {
-		if st, ok := l.(nn.Stateful); ok {
-			for _, s := range st.State() {
-				t.stateAt = append(t.stateAt, paramWhere{li, l.Spec().Kind})
-				n += len(s.Data())
-			}
-		}
-	}
-	t.saved = make([]float32, n)
+	t.saved = make([]float32, nn.NumParams(t.state))
 	return nil
 }
 
@@ -388,10 +384,8 @@ func (t *Trainer) findNonFinite() *NonFiniteError {
 		if p.Grad == nil {
 			continue
 		}
-		for j, g := range p.GradData() {
-			if g-g != 0 {
-				return &NonFiniteError{Step: t.steps, Layer: t.where[i].layer, Kind: t.where[i].kind, Param: p.Name, Index: j, Value: float64(g)}
-			}
+		if j := optim.FirstNonFinite(p.GradData()); j >= 0 {
+			return &NonFiniteError{Step: t.steps, Layer: t.where[i].layer, Kind: t.where[i].kind, Param: p.Name, Index: j, Value: float64(p.GradData()[j])}
 		}
 	}
 	// Unreachable for float32 gradients, whose squares cannot overflow the
@@ -403,10 +397,8 @@ func (t *Trainer) findNonFinite() *NonFiniteError {
 // of state tensor i, which holds one.
 func (t *Trainer) findNonFiniteState(i int) *NonFiniteError {
 	s := t.state[i]
-	for j, v := range s.Data() {
-		if v-v != 0 {
-			return &NonFiniteError{Step: t.steps, Layer: t.stateAt[i].layer, Kind: t.stateAt[i].kind, Param: s.Name, Index: j, Value: float64(v), State: true}
-		}
+	if j := optim.FirstNonFinite(s.Data()); j >= 0 {
+		return &NonFiniteError{Step: t.steps, Layer: t.stateAt[i].layer, Kind: t.stateAt[i].kind, Param: s.Name, Index: j, Value: float64(s.Data()[j]), State: true}
 	}
 	return &NonFiniteError{Step: t.steps, Layer: -1, Value: math.NaN()}
 }

@@ -132,8 +132,21 @@ func (s *Subset) Batch(x, y *tensor.Dense, idx []int) {
 // subsets.
 func Split(d Dataset, nVal int, rng *rand.Rand) (train, val *Subset, err error) {
 	n := d.Len()
+	perm, err := splitPerm(n, nVal, rng)
+	if err != nil {
+		return nil, nil, err
+	}
+	train = &Subset{Data: d, Indices: perm[:n-nVal]}
+	val = &Subset{Data: d, Indices: perm[n-nVal:]}
+	return train, val, nil
+}
+
+// splitPerm returns the order in which [Split] and [Bags.Split] take n
+// samples, the last nVal of which are the validation set: 0..n-1, shuffled
+// by rng when rng is not nil. nVal must be in [0, n).
+func splitPerm(n, nVal int, rng *rand.Rand) ([]int, error) {
 	if nVal < 0 || nVal >= n {
-		return nil, nil, fmt.Errorf("datasets: validation size %d must be in [0, %d)", nVal, n)
+		return nil, fmt.Errorf("datasets: validation size %d must be in [0, %d)", nVal, n)
 	}
 	perm := make([]int, n)
 	for i := range perm {
@@ -142,9 +155,7 @@ func Split(d Dataset, nVal int, rng *rand.Rand) (train, val *Subset, err error) 
 	if rng != nil {
 		rng.Shuffle(n, func(i, j int) { perm[i], perm[j] = perm[j], perm[i] })
 	}
-	train = &Subset{Data: d, Indices: perm[:n-nVal]}
-	val = &Subset{Data: d, Indices: perm[n-nVal:]}
-	return train, val, nil
+	return perm, nil
 }
 
 // Loader yields the mini-batches of one epoch as slices of sample indices.

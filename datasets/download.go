@@ -353,7 +353,7 @@ func contentSHA256(f *os.File) (sum string, gz bool, err error) {
 	}
 	br := bufio.NewReader(f)
 	var r io.Reader = br
-	if sig, err := br.Peek(2); err == nil && sig[0] == 0x1f && sig[1] == 0x8b {
+	if isGzip(br) {
 		zr, err := gzip.NewReader(br)
 		if err != nil {
 			return "", true, err

@@ -86,7 +86,7 @@ func OpenIDX(path string) (*IDX, error) {
 // before the data is read.
 func readIDX(r io.Reader, fileSize int64) (*IDX, error) {
 	br := bufio.NewReader(r)
-	if sig, err := br.Peek(2); err == nil && sig[0] == 0x1f && sig[1] == 0x8b {
+	if isGzip(br) {
 		zr, err := gzip.NewReader(br)
 		if err != nil {
 			return nil, fmt.Errorf("bad gzip data: %w", err)

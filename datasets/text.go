@@ -207,19 +207,8 @@ func caseIgnorable(r rune) bool {
 // letters or digits ("don't"). It is the exact tokeniser of the reference
 // Python scripts (shared/bench/torch_sentiment.py); see docs/datasets.md.
 // It allocates a string per token; the vectorisers use the same scanner
-// without allocating.
-func Tokenize(text string) []string {
-	var t tokenizer
-	t.tokenize(text)
-	if len(t.starts) == 0 {
-		return nil
-	}
-	out := make([]string, len(t.starts))
-	for i := range out {
-		out[i] = string(t.buf[t.starts[i]:t.ends[i]])
-	}
-	return out
-}
+// without allocating. It is Terms(text, 1).
+func Tokenize(text string) []string { return Terms(text, 1) }
 
 // Terms returns the terms of text for n-grams 1 or 2: its tokens, followed
 // when ngrams is 2 by every pair of adjacent tokens joined by one space

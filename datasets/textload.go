@@ -176,10 +176,7 @@ func parseLabel(s string) (uint8, error) {
 	case "1", "pos", "positive":
 		return Positive, nil
 	}
-	if len(s) > 20 {
-		s = s[:20] + "..."
-	}
-	return 0, fmt.Errorf("unknown label %q: want 0 or 1 (or neg/pos, negative/positive)", s)
+	return 0, fmt.Errorf("unknown label %q: want 0 or 1 (or neg/pos, negative/positive)", truncate(s, 20))
 }
 
 // LoadTSV reads the label<TAB>text file at path, raw or gzip-compressed, as
@@ -615,10 +612,17 @@ func loadFile(path string, read func(io.Reader, string) (*Corpus, error)) (*Corp
 	return read(f, path)
 }
 
+// isGzip reports whether br's content starts with gzip's magic bytes,
+// 0x1f 0x8b, without consuming them.
+func isGzip(br *bufio.Reader) bool {
+	sig, err := br.Peek(2)
+	return err == nil && sig[0] == 0x1f && sig[1] == 0x8b
+}
+
 // maybeGunzip returns a reader of br's content, decompressed when it starts
 // with gzip's magic bytes, and a function that releases it.
 func maybeGunzip(br *bufio.Reader) (io.Reader, func(), error) {
-	if sig, err := br.Peek(2); err == nil && sig[0] == 0x1f && sig[1] == 0x8b {
+	if isGzip(br) {
 		zr, err := gzip.NewReader(br)
 		if err != nil {
 			return nil, nil, fmt.Errorf("bad gzip data: %w", err)

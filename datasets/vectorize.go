@@ -831,15 +831,9 @@ func (b *Bags) Select(idx []int) (*Bags, error) {
 // [Split] does for dense data sets. Both parts are views sharing b's storage.
 func (b *Bags) Split(nVal int, rng *rand.Rand) (train, val *Bags, err error) {
 	n := b.Len()
-	if nVal < 0 || nVal >= n {
-		return nil, nil, fmt.Errorf("datasets: validation size %d must be in [0, %d)", nVal, n)
-	}
-	perm := make([]int, n)
-	for i := range perm {
-		perm[i] = i
-	}
-	if rng != nil {
-		rng.Shuffle(n, func(i, j int) { perm[i], perm[j] = perm[j], perm[i] })
+	perm, err := splitPerm(n, nVal, rng)
+	if err != nil {
+		return nil, nil, err
 	}
 	train, _ = b.Select(perm[:n-nVal])
 	val, _ = b.Select(perm[n-nVal:])

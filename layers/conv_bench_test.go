@@ -4,8 +4,6 @@ import (
 	"math/rand/v2"
 	"testing"
 
-	"gorgonia.org/tensor"
-
 	"github.com/descent-ml/descent/layers"
 	"github.com/descent-ml/descent/nn"
 )
@@ -33,7 +31,7 @@ var mnistConvCases = []struct {
 // inference Forward at the evaluation batch size of 250.
 func BenchmarkMNISTConv(b *testing.B) {
 	for _, tc := range mnistConvCases {
-		conv, x, dy := mnistConvSetup(b, tc.convTestCase)
+		conv, x, dy := convBenchSetup(b, tc.convTestCase)
 		macs := float64(tc.n * conv.Out() * dy.Shape()[2] * dy.Shape()[3] * tc.c * tc.k * tc.k)
 		b.Run(tc.name+"/forward", func(b *testing.B) {
 			b.ReportAllocs()
@@ -75,15 +73,6 @@ func BenchmarkMNISTConv(b *testing.B) {
 			b.ReportMetric(250*float64(b.N)/b.Elapsed().Seconds(), "samples/s")
 		})
 	}
-}
-
-func mnistConvSetup(b *testing.B, tc convTestCase) (*layers.Conv2D, *tensor.Dense, *tensor.Dense) {
-	rng := rand.New(rand.NewPCG(13, 14))
-	conv := convTestBuild(b, tc, rng)
-	x := convTestRand(rng, tc.n, tc.c, tc.h, tc.w)
-	dy := convTestRand(rng, conv.Forward(x, true).Shape()...)
-	conv.Backward(dy)
-	return conv, x, dy
 }
 
 // BenchmarkMNISTActivations times ReLU and 2×2 max-pooling forward and

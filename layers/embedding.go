@@ -19,8 +19,10 @@ import (
 //   - [Embedding] reads a sequence of token ids and returns their rows of W.
 
 var (
-	_ nn.SparseLayer = (*EmbeddingBag)(nil)
-	_ nn.Layer       = (*Embedding)(nil)
+	_ nn.SparseLayer     = (*EmbeddingBag)(nil)
+	_ nn.ParamBackwarder = (*EmbeddingBag)(nil)
+	_ nn.Layer           = (*Embedding)(nil)
+	_ nn.ParamBackwarder = (*Embedding)(nil)
 )
 
 // BagMode says how an [EmbeddingBag] reduces the rows of its bag.
@@ -351,6 +353,42 @@ func (l *EmbeddingBag) Forward(x *tensor.Dense, train bool) *tensor.Dense {
 //
 // where the BagMean term comes from ∂(s_i/S_i)/∂x_ip = (W_p − m_i)/S_i.
 func (l *EmbeddingBag) Backward(dy *tensor.Dense) *tensor.Dense {
+	g := l.backwardParams(dy)
+	if l.sx != nil {
+		return nil
+	}
+	n, d, v := dy.Shape()[0], l.dim, l.vocab
+
+	// dX = G · Wᵀ ([N, dim] · [dim, vocab]) ...
+	l.shape = nn.BatchShape(l.shape, n, l.inS)
+	dx := l.dx.Get(l.shape...)
+	dxs := dx.Float32s()
+	gemm.Sgemm(false, true, n, v, d, 1, g, d, l.w.Data(), d, 0, dxs, v)
+	if l.mode == BagMean {
+		// ... − g_i · m_iᵀ in every column of row i, with m_i = y_i − b.
+		ys, b := l.yt.Float32s(), l.b.Data()
+		for i := range n {
+			var c float32
+			for j, gv := range g[i*d : (i+1)*d] {
+				c += gv * (ys[i*d+j] - b[j])
+			}
+			row := dxs[i*v : (i+1)*v]
+			for p := range row {
+				row[p] -= c
+			}
+		}
+	}
+	return dx
+}
+
+// BackwardParams accumulates db and dW as Backward does, without computing
+// dX (see [nn.ParamBackwarder]): after a dense Forward it skips the
+// O(N·vocab·dim) product dY·Wᵀ.
+func (l *EmbeddingBag) BackwardParams(dy *tensor.Dense) { l.backwardParams(dy) }
+
+// backwardParams accumulates db and dW from dY and returns G, dY with its
+// rows scaled by 1/S_i for BagMean (dY itself for BagSum).
+func (l *EmbeddingBag) backwardParams(dy *tensor.Dense) []float32 {
 	nn.CheckGrad(l.name, dy, l.yt)
 	n, d := dy.Shape()[0], l.dim
 	dys := dy.Float32s()
@@ -382,7 +420,7 @@ func (l *EmbeddingBag) Backward(dy *tensor.Dense) *tensor.Dense {
 	l.bwd, l.listed = l.sx, false
 	if l.sx != nil {
 		l.backwardSparse(g, dw)
-		return nil
+		return g
 	}
 
 	// Dense input: dW_p += Σ_i x_ip · g_i over the non-zero x_ip.
@@ -398,27 +436,7 @@ func (l *EmbeddingBag) Backward(dy *tensor.Dense) *tensor.Dense {
 			}
 		}
 	}
-
-	// dX = G · Wᵀ ([N, dim] · [dim, vocab]) ...
-	l.shape = nn.BatchShape(l.shape, n, l.inS)
-	dx := l.dx.Get(l.shape...)
-	dxs := dx.Float32s()
-	gemm.Sgemm(false, true, n, v, d, 1, g, d, l.w.Data(), d, 0, dxs, v)
-	if l.mode == BagMean {
-		// ... − g_i · m_iᵀ in every column of row i, with m_i = y_i − b.
-		ys, b := l.yt.Float32s(), l.b.Data()
-		for i := range n {
-			var c float32
-			for j, gv := range g[i*d : (i+1)*d] {
-				c += gv * (ys[i*d+j] - b[j])
-			}
-			row := dxs[i*v : (i+1)*v]
-			for p := range row {
-				row[p] -= c
-			}
-		}
-	}
-	return dx
+	return g
 }
 
 // backwardSparse adds dW_c += v_k · g_i for every stored value v_k (column
@@ -618,6 +636,13 @@ func (l *Embedding) Forward(x *tensor.Dense, train bool) *tensor.Dense {
 // input's shape [N, T], so that a layer before it (if any) receives a
 // well-formed gradient.
 func (l *Embedding) Backward(dy *tensor.Dense) *tensor.Dense {
+	l.BackwardParams(dy)
+	return l.dx.Zeroed(l.inSh...)
+}
+
+// BackwardParams accumulates dW as Backward does, without building the
+// zero gradient of the ids (see [nn.ParamBackwarder]).
+func (l *Embedding) BackwardParams(dy *tensor.Dense) {
 	nn.CheckGrad(l.name, dy, l.yt)
 	dys, dw, d := dy.Float32s(), l.w.GradData(), l.dim
 	for k, id := range l.ids {
@@ -626,7 +651,6 @@ func (l *Embedding) Backward(dy *tensor.Dense) *tensor.Dense {
 			dr[j] += v
 		}
 	}
-	return l.dx.Zeroed(l.inSh...)
 }
 
 // Params returns W (nil before Build).

@@ -810,13 +810,13 @@ func (f *fileModel) rebuild(build func(Spec) (Layer, error)) (*Sequential, error
 				i, l.Spec().Kind, in, maxActivation)
 		}
 		if built {
-			for _, p := range slices.Concat(l.Params(), stateOf(l)) {
+			ps, st := l.Params(), stateOf(l)
+			for _, p := range slices.Concat(ps, st) {
 				if p == nil || p.Value == nil {
 					return fmt.Errorf("layer %d (%s): nil parameter after Build", i, l.Spec().Kind)
 				}
 			}
-			return fl.match(i, l.Spec().Kind, tensorShapes(l.Params()), tensorShapes(stateOf(l)),
-				names(l.Params()), names(stateOf(l)))
+			return fl.match(i, l.Spec().Kind, tensorShapes(ps), tensorShapes(st), names(ps), names(st))
 		}
 		if ps, ok := l.(ParamShaper); ok {
 			if params, state, ok := ps.ParamShapes(in); ok {
@@ -903,21 +903,21 @@ func (f *fileModel) assign(m *Sequential, specs bool) error {
 		if specs && !s.Equal(fl.spec) {
 			return fmt.Errorf("%w: layer %d spec is %v in the file, %v in the model", ErrMismatch, i, fl.spec, s)
 		}
+		ps, st := l.Params(), stateOf(l)
+		if err := fl.match(i, s.Kind, tensorShapes(ps), tensorShapes(st), names(ps), names(st)); err != nil {
+			return err
+		}
 		for _, group := range []struct {
 			what string
 			ts   []fileTensor
 			ps   []*Param
-		}{{"param", fl.params, l.Params()}, {"state tensor", fl.state, stateOf(l)}} {
-			if len(group.ts) != len(group.ps) {
-				return fmt.Errorf("%w: layer %d (%s): %d %ss in the file, %d in the model", ErrMismatch, i, s.Kind, len(group.ts), group.what, len(group.ps))
-			}
-			for j := range group.ts {
-				t, p := &group.ts[j], group.ps[j]
-				if t.name != p.Name {
-					return fmt.Errorf("%w: layer %d (%s): %s %d is %q in the file, %q in the model", ErrMismatch, i, s.Kind, group.what, j, t.name, p.Name)
-				}
-				if shape := []int(p.Value.Shape()); !slices.Equal(t.shape, shape) || len(p.Data()) != len(t.data)/4 {
-					return fmt.Errorf("%w: layer %d (%s): %s %q has shape %v in the file, %v in the model", ErrMismatch, i, s.Kind, group.what, t.name, t.shape, shape)
+		}{{"param", fl.params, ps}, {"state tensor", fl.state, st}} {
+			for j, p := range group.ps {
+				t := &group.ts[j]
+				// The shapes match; this guards a layer whose tensor's data
+				// disagrees with its own shape.
+				if len(p.Data()) != len(t.data)/4 {
+					return fmt.Errorf("%w: layer %d (%s): %s %q holds %d values in the model, %d in the file", ErrMismatch, i, s.Kind, group.what, t.name, len(p.Data()), len(t.data)/4)
 				}
 				pairs = append(pairs, pair{p, t})
 			}

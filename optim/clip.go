@@ -20,6 +20,7 @@ import (
 // ±v). If any gradient element is NaN it returns an error naming the first
 // such parameter and index and leaves every gradient untouched, so that a NaN
 // is never spread silently. It also returns an error if v is negative or NaN.
+// Past those checks it is [ClipToValue].
 func ClipValue(params []*nn.Param, v float64) error {
 	if !(v >= 0) {
 		return fmt.Errorf("optim: ClipValue: clip value %g must be ≥ 0", v)
@@ -34,10 +35,20 @@ func ClipValue(params []*nn.Param, v float64) error {
 			}
 		}
 	}
-	hi := float32(v)
+	ClipToValue(params, v)
+	return nil
+}
+
+// ClipToValue is the clamping half of [ClipValue], for a caller that has
+// already checked the gradients (backprop.Trainer does, before every step):
+// it clamps every gradient element to [−v, v] in place, ±Inf becoming ±v.
+// It does not look for NaN, which it leaves as NaN, and does not check v,
+// which must be ≥ 0 (+Inf clamps nothing). It allocates nothing.
+func ClipToValue(params []*nn.Param, v float64) {
 	if math.IsInf(v, 1) {
-		return nil // nothing to clamp
+		return // nothing to clamp
 	}
+	hi := float32(v)
 	for _, p := range params {
 		if p.Grad == nil {
 			continue
@@ -47,7 +58,6 @@ func ClipValue(params []*nn.Param, v float64) error {
 			g[j] = min(max(x, -hi), hi)
 		}
 	}
-	return nil
 }
 
 // ClipNorm rescales the gradients so that their global L2 norm, taken over
@@ -71,10 +81,9 @@ func ClipNorm(params []*nn.Param, maxNorm float64) (norm float64, err error) {
 			if p.Grad == nil {
 				continue
 			}
-			for j, g := range p.Grad.Float32s() {
-				if x := float64(g); math.IsNaN(x) || math.IsInf(x, 0) {
-					return norm, fmt.Errorf("optim: ClipNorm: parameter %d (%s): gradient is %g at index %d", i, p, g, j)
-				}
+			g := p.Grad.Float32s()
+			if j := FirstNonFinite(g); j >= 0 {
+				return norm, fmt.Errorf("optim: ClipNorm: parameter %d (%s): gradient is %g at index %d", i, p, g[j], j)
 			}
 		}
 		return norm, fmt.Errorf("optim: ClipNorm: gradient norm is %g", norm) // unreachable for float32 data

@@ -150,3 +150,26 @@ func TestClipNoAllocs(t *testing.T) {
 		_ = ClipValue(ps, 0.1)
 	}))
 }
+
+// TestClipToValue checks that ClipToValue clamps as ClipValue does, leaves
+// a NaN in place without complaint, and allocates nothing.
+func TestClipToValue(t *testing.T) {
+	inf, nan := float32(math.Inf(1)), float32(math.NaN())
+	ps := gradParams([]float32{0.5, -2, 3, -0.25, inf, -inf}, []float32{1, -1})
+	ps = append(ps, nn.NewState("mean", 2)) // no gradient: skipped
+	ref := gradParams([]float32{0.5, -2, 3, -0.25, inf, -inf}, []float32{1, -1})
+	ClipToValue(ps, 0.75)
+	require.NoError(t, ClipValue(ref, 0.75))
+	require.Equal(t, grads(ref), grads(ps[:2]))
+	require.Equal(t, [][]float32{{0.5, -0.75, 0.75, -0.25, 0.75, -0.75}, {0.75, -0.75}}, grads(ps[:2]))
+
+	ClipToValue(ps, math.Inf(1))
+	require.Equal(t, grads(ref), grads(ps[:2]), "+Inf clamps nothing")
+
+	ps = gradParams([]float32{5, nan, -5, 0, 0, 0}, []float32{0, 0})
+	ClipToValue(ps, 1)
+	g := ps[0].GradData()
+	require.Equal(t, []float32{1, -1}, []float32{g[0], g[2]})
+	require.True(t, math.IsNaN(float64(g[1])), "NaN stays NaN")
+	require.Zero(t, testing.AllocsPerRun(10, func() { ClipToValue(ps, 0.5) }))
+}

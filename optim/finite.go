@@ -36,3 +36,16 @@ func allFinite(x []float32) bool {
 	}
 	return s0+s1+s2+s3 == 0
 }
+
+// FirstNonFinite returns the index of the first element of x that is NaN,
+// +Inf or −Inf, or −1 if every element is finite. It is the slow, locating
+// companion of [AllFinite], for naming the culprit once one is known to
+// exist; it allocates nothing.
+func FirstNonFinite(x []float32) int {
+	for j, v := range x {
+		if v-v != 0 {
+			return j
+		}
+	}
+	return -1
+}

@@ -49,3 +49,21 @@ func BenchmarkAllFinite(b *testing.B) {
 		}
 	}
 }
+
+// TestFirstNonFinite puts a NaN, +Inf or −Inf at each position of a vector
+// (and a second one later) and checks the first is found, and that finite
+// vectors, the largest float32 included, give −1.
+func TestFirstNonFinite(t *testing.T) {
+	require.Equal(t, -1, FirstNonFinite(nil))
+	x := []float32{0, -math.MaxFloat32, math.MaxFloat32, 1e-45, -3}
+	require.Equal(t, -1, FirstNonFinite(x))
+	for _, b := range []float32{float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1))} {
+		for i := range x {
+			y := append([]float32(nil), x...)
+			y[i] = b
+			y[len(y)-1] = b
+			require.Equal(t, i, FirstNonFinite(y), "%v at %d", b, i)
+			require.Equal(t, AllFinite(y), FirstNonFinite(y) < 0)
+		}
+	}
+}

@@ -47,11 +47,7 @@ func (s *StepLR) MarshalBinary() ([]byte, error) {
 
 // UnmarshalBinary restores the epoch count written by MarshalBinary.
 func (s *StepLR) UnmarshalBinary(data []byte) error {
-	v, _, err := readSchedule(data, "StepLR", []string{"base", "gamma", "step size"}, []float64{s.base, s.gamma, float64(s.stepSize)}, 1)
-	if err != nil {
-		return err
-	}
-	k, err := count("StepLR", v[0])
+	k, err := readCount(data, "StepLR", []string{"base", "gamma", "step size"}, []float64{s.base, s.gamma, float64(s.stepSize)})
 	if err != nil {
 		return err
 	}
@@ -66,11 +62,7 @@ func (s *ExponentialLR) MarshalBinary() ([]byte, error) {
 
 // UnmarshalBinary restores the epoch count written by MarshalBinary.
 func (s *ExponentialLR) UnmarshalBinary(data []byte) error {
-	v, _, err := readSchedule(data, "ExponentialLR", []string{"base", "gamma"}, []float64{s.base, s.gamma}, 1)
-	if err != nil {
-		return err
-	}
-	k, err := count("ExponentialLR", v[0])
+	k, err := readCount(data, "ExponentialLR", []string{"base", "gamma"}, []float64{s.base, s.gamma})
 	if err != nil {
 		return err
 	}
@@ -85,11 +77,7 @@ func (s *CosineLR) MarshalBinary() ([]byte, error) {
 
 // UnmarshalBinary restores the epoch count written by MarshalBinary.
 func (s *CosineLR) UnmarshalBinary(data []byte) error {
-	v, _, err := readSchedule(data, "CosineLR", []string{"base", "minimum rate", "tMax"}, []float64{s.base, s.minLR, float64(s.tMax)}, 1)
-	if err != nil {
-		return err
-	}
-	k, err := count("CosineLR", v[0])
+	k, err := readCount(data, "CosineLR", []string{"base", "minimum rate", "tMax"}, []float64{s.base, s.minLR, float64(s.tMax)})
 	if err != nil {
 		return err
 	}
@@ -120,7 +108,8 @@ func (s *Warmup) MarshalBinary() ([]byte, error) {
 // written by MarshalBinary. A next schedule without state (Constant) must
 // have been saved with the same bytes.
 func (s *Warmup) UnmarshalBinary(data []byte) error {
-	v, rest, err := readSchedule(data, "Warmup", []string{"base", "warm-up epochs"}, []float64{s.base, float64(s.epochs)}, 1)
+	// The next schedule's bytes follow Warmup's own values.
+	v, rest, err := readScheduleValues(data, "Warmup", []string{"base", "warm-up epochs"}, []float64{s.base, float64(s.epochs)}, 1)
 	if err != nil {
 		return err
 	}
@@ -156,7 +145,7 @@ func (s *ReduceOnPlateau) MarshalBinary() ([]byte, error) {
 // UnmarshalBinary restores the rate, best metric and counter written by
 // MarshalBinary.
 func (s *ReduceOnPlateau) UnmarshalBinary(data []byte) error {
-	v, _, err := readSchedule(data, "ReduceOnPlateau", []string{"factor", "patience", "minimum delta", "minimum rate"},
+	v, err := readSchedule(data, "ReduceOnPlateau", []string{"factor", "patience", "minimum delta", "minimum rate"},
 		[]float64{s.factor, float64(s.patience), s.minDelta, s.minLR}, 3)
 	if err != nil {
 		return err
@@ -228,15 +217,27 @@ func appendSchedule(b []byte, kind string, vals ...float64) []byte {
 
 // readSchedule reads an encoding written by appendSchedule for kind, checks
 // that its settings equal settings (named by names) bit for bit, and returns
-// the nState state values that follow them and the bytes after those.
-func readSchedule(b []byte, kind string, names []string, settings []float64, nState int) (state []float64, rest []byte, err error) {
-	state, rest, err = readScheduleValues(b, kind, names, settings, nState)
-	if err == nil && len(rest) > 0 && kind != "Warmup" {
-		return nil, nil, fmt.Errorf("optim: %s: malformed state (%d bytes too many)", kind, len(rest))
+// the nState state values that follow them, which must end b.
+func readSchedule(b []byte, kind string, names []string, settings []float64, nState int) (state []float64, err error) {
+	state, rest, err := readScheduleValues(b, kind, names, settings, nState)
+	if err == nil && len(rest) > 0 {
+		return nil, fmt.Errorf("optim: %s: malformed state (%d bytes too many)", kind, len(rest))
 	}
-	return state, rest, err
+	return state, err
 }
 
+// readCount is [readSchedule] for a schedule whose one state value is an
+// epoch count (StepLR, ExponentialLR, CosineLR): it returns that count.
+func readCount(b []byte, kind string, names []string, settings []float64) (int, error) {
+	v, err := readSchedule(b, kind, names, settings, 1)
+	if err != nil {
+		return 0, err
+	}
+	return count(kind, v[0])
+}
+
+// readScheduleValues is [readSchedule] without the check that the values
+// end b: it also returns the bytes after them (Warmup's next schedule).
 func readScheduleValues(b []byte, kind string, names []string, settings []float64, nState int) (state []float64, rest []byte, err error) {
 	if len(b) < 1 || len(b) < 1+int(b[0]) {
 		return nil, nil, fmt.Errorf("optim: %s: malformed state (%d bytes)", kind, len(b))

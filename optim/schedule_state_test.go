@@ -2,6 +2,7 @@ package optim
 
 import (
 	"encoding"
+	"encoding/binary"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -83,3 +84,37 @@ type fixed float64
 
 func (f fixed) Step(float64) float64 { return float64(f) }
 func (f fixed) LR() float64          { return float64(f) }
+
+// TestRestoreScheduleTrailingBytes appends one byte to every kind's saved
+// state, and to the schedule a Warmup hands over to, and checks each is
+// refused with the schedule unchanged.
+func TestRestoreScheduleTrailingBytes(t *testing.T) {
+	for _, s := range []Schedule{
+		must(NewStepLR(1, 2, 0.5)),
+		must(NewExponentialLR(1, 0.9)),
+		must(NewCosineLR(1, 0, 10)),
+		must(NewReduceOnPlateau(1, 0.5, 2, 0, 0)),
+		must(NewWarmup(1, 2, nil)),
+		must(NewWarmup(1, 2, must(NewStepLR(1, 2, 0.5)))),
+	} {
+		s.Step(0)
+		b, err := s.(encoding.BinaryMarshaler).MarshalBinary()
+		require.NoError(t, err)
+		require.NoError(t, RestoreSchedule(s, b), "%T", s)
+		before := s.LR()
+		require.ErrorContains(t, RestoreSchedule(s, append(b, 0)), "malformed state", "%T", s)
+		require.Equal(t, before, s.LR())
+	}
+	// The next schedule's own encoding, one byte too long, with the
+	// Warmup's length prefix made to cover it.
+	w := must(NewWarmup(1, 2, must(NewStepLR(1, 2, 0.5))))
+	b, err := w.MarshalBinary()
+	require.NoError(t, err)
+	inner, err := must(NewStepLR(1, 2, 0.5)).MarshalBinary()
+	require.NoError(t, err)
+	head := b[:len(b)-len(inner)-4]
+	bad := binary.LittleEndian.AppendUint32(append([]byte{}, head...), uint32(len(inner)+1))
+	bad = append(append(bad, inner...), 0)
+	require.EqualError(t, RestoreSchedule(w, bad),
+		"optim: StepLR: malformed state (1 bytes too many) (the schedule after the warm-up)")
+}

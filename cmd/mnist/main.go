@@ -43,14 +43,11 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
-	"math"
 	"math/rand/v2"
 	"os"
-	"path/filepath"
 	"runtime"
 	"slices"
 	"strconv"
@@ -178,7 +175,6 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	}
 	var err error
 	o.hiddenSizes, err = parseHidden(o.hidden)
-	finite := func(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
 	switch {
 	case err != nil:
 		return nil, bad("-hidden: %v", err)
@@ -194,8 +190,8 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		return nil, bad("%v", cli.OneOf("optimizer", o.optimizer, cli.Optimizers()...))
 	case o.schedule != "" && !slices.Contains(cli.Schedules(), o.schedule):
 		return nil, bad("%v", cli.OneOf("schedule", o.schedule, cli.Schedules()...))
-	case !(o.clipNorm >= 0 && o.clipValue >= 0 && o.weightDecay >= 0 && o.l1 >= 0) ||
-		!finite(o.clipNorm) || !finite(o.clipValue) || !finite(o.weightDecay) || !finite(o.l1):
+	case !cli.NonNegativeFinite(o.clipNorm) || !cli.NonNegativeFinite(o.clipValue) ||
+		!cli.NonNegativeFinite(o.weightDecay) || !cli.NonNegativeFinite(o.l1):
 		return nil, bad("-clip-norm, -clip-value, -weight-decay and -l1 must be finite and not negative")
 	case o.set["dropout"] && !(o.dropout >= 0 && o.dropout < 1):
 		return nil, bad("-dropout %g must be in [0, 1)", o.dropout)
@@ -265,12 +261,6 @@ func (o *options) settings() cli.Settings {
 		s["hidden"] = fmt.Sprint(o.hiddenSizes)
 	}
 	return s
-}
-
-// checkpointDir returns the folder checkpoints go to: -checkpoint, else
-// the -resume folder, else the default.
-func (o *options) checkpointDir() string {
-	return cli.CheckpointFolder(o.checkpoint, o.resume, defaultCheckpoint)
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -375,7 +365,7 @@ func train(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 		}
 		o.resolveDefaults()
 	} else {
-		o.resolveDefaults()
+		// resolveDefaults has run before the checkpoint was read.
 		ls, err := buildLayers(o.model, o.hiddenSizes, o.dropout)
 		if err != nil {
 			return err
@@ -460,19 +450,15 @@ func train(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 	if ck != nil {
 		cfg.Resume = ck
 		res.ResumedFrom = o.resume
-		fmt.Fprintf(stdout, "resuming from %s: epoch %d, batch %d, %d steps done\n", ck.Path, ck.Epoch+1, ck.Batch, ck.Steps)
+		cli.PrintResume(stdout, ck)
 	}
-	ckDir := o.checkpointDir()
-	if err := cli.KeepCheckpoint("mnist", ckDir, o.checkpoint != "", o.resume, stderr); err != nil {
+	ckp, err := cli.PrepareCheckpoint("mnist", o.checkpoint, o.resume, defaultCheckpoint, stderr)
+	if err != nil {
 		return err
 	}
-	cfg.Checkpoint = filepath.Join(ckDir, cli.CheckpointFile)
-	if o.checkpoint != "" || o.resume != "" {
-		if err := cli.CheckpointDir(ckDir); err != nil {
-			return err
-		}
-		cfg.CheckpointEvery = 1
-		res.Checkpoint = ckDir
+	cfg.Checkpoint, cfg.CheckpointEvery = ckp.Path, ckp.Every
+	if ckp.Every > 0 {
+		res.Checkpoint = ckp.Dir
 	}
 	cfg.CheckpointMeta = o.settings().Meta("mnist", modelMeta(o, set, trainSet))
 	if shiftSrc != nil {
@@ -503,7 +489,7 @@ func train(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 	hist, err := backprop.Fit(tr, trainData, cfg)
 	trained()
 	if err != nil {
-		return cli.Stopped(ctx, err, cli.ResumeCommand("mnist", o.args, ckDir))
+		return cli.Stopped(ctx, err, cli.ResumeCommand("mnist", o.args, ckp.Dir))
 	}
 	res.SkippedBatches = tr.Skipped()
 	if n := tr.Skipped(); n > 0 {
@@ -514,16 +500,8 @@ func train(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 		}
 		fmt.Fprintf(stdout, "skipped %d batches with a non-finite loss or gradient (%s)\n", n, last)
 	}
-	var samples, secs float64
-	for _, e := range hist.Epochs {
-		res.EpochSeconds = append(res.EpochSeconds, cli.Round(e.Seconds, 3))
-		samples += float64(trainData.Len())
-		secs += e.Seconds
-	}
 	res.Epochs = len(hist.Epochs)
-	if secs > 0 {
-		res.SamplesPerSec = math.Round(samples / secs)
-	}
+	res.SamplesPerSec, res.EpochSeconds = cli.Throughput(hist, trainData.Len())
 	if last, ok := hist.Last(); ok && valData != nil {
 		v := last.ValAccuracy
 		res.ValAccuracy = &v
@@ -598,11 +576,7 @@ func report(o *options, model *nn.Sequential, loss *backprop.SoftmaxCrossEntropy
 	}
 	res.PeakRSSMiB = cli.Round(cli.PeakRSSMiB(), 1)
 	if o.json {
-		b, err := json.Marshal(res)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(stdout, "%s\n", b)
+		return cli.WriteJSONLine(stdout, res)
 	}
 	return nil
 }

@@ -118,7 +118,7 @@ func TestNonFiniteStopsOrIsSkipped(t *testing.T) {
 	require.Equal(t, 1, code, stderr)
 	m := regexp.MustCompile(`mnist: backprop: epoch 2/2, batch 16/16, step 32: non-finite .*; parameters not updated; SkipNonFinite gives up after (\d+) non-finite steps in a row\n`).FindStringSubmatch(stderr)
 	require.NotNil(t, m, stderr)
-	inARow := must(strconv.Atoi(m[1]))
+	inARow := clitest.Must(strconv.Atoi(m[1]))
 	require.GreaterOrEqual(t, inARow, 16, "every batch of epoch 2")
 	require.Less(t, inARow, 32, "the first steps were finite")
 	require.NotContains(t, out, "test accuracy")
@@ -191,7 +191,7 @@ func TestResumeRefusesOtherCheckpoints(t *testing.T) {
 			require.NotContains(t, stdout, "test accuracy")
 		})
 	}
-	require.Equal(t, good, must(os.ReadFile(file)), "refused resumes leave the checkpoint alone")
+	require.Equal(t, good, clitest.Must(os.ReadFile(file)), "refused resumes leave the checkpoint alone")
 }
 
 // TestLoadRefusesOtherModels: -load of something that is not an MNIST model
@@ -227,11 +227,4 @@ func TestLoadRefusesOtherModels(t *testing.T) {
 	code, _, stderr := runMNIST(t, "-data", mnistDir, "-load", sentiment, "-quiet", "-save", "-", "-epochs", "1", "-train-limit", "100")
 	require.Equal(t, 1, code, stderr)
 	require.Contains(t, stderr, "not a model saved by mnist")
-}
-
-func must[T any](v T, err error) T {
-	if err != nil {
-		panic(err)
-	}
-	return v
 }

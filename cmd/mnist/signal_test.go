@@ -33,16 +33,6 @@ func kill(t *testing.T, sig syscall.Signal) {
 	require.NoError(t, syscall.Kill(os.Getpid(), sig))
 }
 
-func requireExit(t *testing.T, exits chan int, want int) {
-	t.Helper()
-	select {
-	case code := <-exits:
-		require.Equal(t, want, code)
-	case <-time.After(10 * time.Second):
-		t.Fatalf("the signal did not end the command (exit %d)", want)
-	}
-}
-
 // signalOn is a writer that sends sig to this process the first time what
 // it receives contains marker.
 type signalOn struct {
@@ -72,7 +62,7 @@ func TestSignalOutsideTrainingQuits(t *testing.T) {
 	quick := quickRun(t)
 	ctx, exits, notes := clitest.Notify(t, "mnist")
 	kill(t, syscall.SIGINT)
-	requireExit(t, exits, 130)
+	clitest.RequireExit(t, exits, 130)
 	require.Equal(t, "\nmnist: interrupted (SIGINT): quitting\n", notes.String())
 	code, _, stderr := clitest.Run(func(stdout, stderr io.Writer) int { return run(ctx, quick, stdout, stderr) })
 	require.Equal(t, 0, code, "training was not stopped: %s", stderr)
@@ -82,7 +72,7 @@ func TestSignalOutsideTrainingQuits(t *testing.T) {
 	out := &signalOn{t: t, marker: "test accuracy", sig: syscall.SIGTERM}
 	code = run(ctx, quick, out, io.Discard)
 	require.Equal(t, 0, code)
-	requireExit(t, exits, 143)
+	clitest.RequireExit(t, exits, 143)
 	require.Equal(t, "\nmnist: interrupted (SIGTERM): quitting\n", notes.String())
 	require.NoDirExists(t, defaultCheckpoint)
 }
@@ -129,7 +119,7 @@ func TestStopWithoutCheckpoint(t *testing.T) {
 	require.Equal(t, 130, code, stderr)
 	require.Contains(t, stderr, "mnist: interrupted (SIGINT): backprop: Fit: training stopped before its first batch; no checkpoint written (nothing to resume)\n")
 	require.NotContains(t, stderr, "\nto resume:")
-	require.Equal(t, "an earlier run's checkpoint", string(must(os.ReadFile(old))))
+	require.Equal(t, "an earlier run's checkpoint", string(clitest.Must(os.ReadFile(old))))
 
 	// The checkpoint folder turns into a file while training: the stop
 	// cannot save, and says so.

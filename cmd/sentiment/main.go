@@ -112,7 +112,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -278,6 +277,11 @@ func (o *options) validate(fs *flag.FlagSet) error {
 		}
 	}
 	var err error
+	// oneOf keeps cli.OneOf's error in err for the case that reports it.
+	oneOf := func(what, v string, names ...string) bool {
+		err = cli.OneOf(what, v, names...)
+		return err != nil
+	}
 	switch {
 	case o.ngrams != 1 && o.ngrams != 2:
 		return bad("-ngrams %d must be 1 or 2", o.ngrams)
@@ -285,10 +289,8 @@ func (o *options) validate(fs *flag.FlagSet) error {
 		return bad("-vocab %d must not be negative (0 keeps every term)", o.vocab)
 	case o.minCount < 1:
 		return bad("-min-count %d must be at least 1", o.minCount)
-	case o.vectorizer != "binary" && o.vectorizer != "count" && o.vectorizer != "tfidf":
-		return bad("unknown vectorizer %q (want binary, count or tfidf)", o.vectorizer)
-	case o.model != "logreg" && o.model != "mlp":
-		return bad("unknown model %q (want logreg or mlp)", o.model)
+	case oneOf("vectorizer", o.vectorizer, "binary", "count", "tfidf"), oneOf("model", o.model, "logreg", "mlp"):
+		return bad("%v", err)
 	case o.hidden < 1:
 		return bad("-hidden %d must be at least 1", o.hidden)
 	case o.set["hidden"] && o.model != "mlp":
@@ -297,8 +299,8 @@ func (o *options) validate(fs *flag.FlagSet) error {
 		return bad("-epochs %d must be at least 1", o.epochs)
 	case o.batch < 1:
 		return bad("-batch %d must be at least 1", o.batch)
-	case cli.OneOf("optimizer", o.optimizer, cli.Optimizers()...) != nil:
-		return bad("%v", cli.OneOf("optimizer", o.optimizer, cli.Optimizers()...))
+	case oneOf("optimizer", o.optimizer, cli.Optimizers()...):
+		return bad("%v", err)
 	case !cli.PositiveFinite(o.lr):
 		return bad("-lr %g must be a positive number", o.lr)
 	case !cli.NonNegativeFinite(o.weightDecay):
@@ -360,7 +362,7 @@ func execute(ctx context.Context, o *options, stdin io.Reader, stdout, stderr io
 	} else {
 		err = trainCommand(ctx, o, stdout, stderr)
 	}
-	if err != nil && !errors.Is(err, cli.ErrUsage) {
+	if err != nil { // a usage error is printed by parseFlags, before execute
 		fmt.Fprintf(stderr, "sentiment: %v\n", err)
 	}
 	return cli.ExitCode(err)

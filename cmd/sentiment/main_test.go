@@ -289,7 +289,7 @@ func TestSaveLoadPredictGivesTheSameProbabilities(t *testing.T) {
 	require.Greater(t, correct, 140, "the model gets most of 200 test sentences right")
 
 	path := filepath.Join(t.TempDir(), "mr.bin")
-	require.NoError(t, saveModel(o, path, before.model, before.vec, 0.5, "fold 1 of 10"))
+	require.NoError(t, saveModel(path, before.model, clitest.Must(modelMeta(o, before.vec)), 0.5, "fold 1 of 10"))
 	after, err := loadClassifier(path)
 	require.NoError(t, err)
 	require.Equal(t, "polarity", after.format)
@@ -334,7 +334,7 @@ func mustPredict(t *testing.T, path, text string) string {
 func TestPredictStandardInput(t *testing.T) {
 	o, c, _ := mrModel(t, "-epochs", "1", "-train-limit", "2000")
 	path := filepath.Join(t.TempDir(), "mr.bin")
-	require.NoError(t, saveModel(o, path, c.model, c.vec, 0.5, "fold 1 of 10"))
+	require.NoError(t, saveModel(path, c.model, clitest.Must(modelMeta(o, c.vec)), 0.5, "fold 1 of 10"))
 	lines := []string{
 		"an utterly charming and hilarious film",
 		"",
@@ -399,7 +399,7 @@ func countIn(m map[string]float64, words ...string) int {
 func TestExplain(t *testing.T) {
 	o, c, _ := mrModel(t)
 	path := filepath.Join(t.TempDir(), "mr.bin")
-	require.NoError(t, saveModel(o, path, c.model, c.vec, 0.5, "fold 1 of 10"))
+	require.NoError(t, saveModel(path, c.model, clitest.Must(modelMeta(o, c.vec)), 0.5, "fold 1 of 10"))
 
 	code, stdout, stderr := runSentiment(t, "", "-load", path, "-explain", "-top", "40")
 	require.Equal(t, 0, code, stderr)
@@ -450,7 +450,7 @@ func TestExplainMLP(t *testing.T) {
 	o, c, _ := mrModel(t, "-model", "mlp", "-hidden", "8", "-epochs", "2", "-train-limit", "4000", "-ngrams", "1")
 	require.Nil(t, c.linear())
 	path := filepath.Join(t.TempDir(), "mlp.bin")
-	require.NoError(t, saveModel(o, path, c.model, c.vec, 0.5, "fold 1 of 10"))
+	require.NoError(t, saveModel(path, c.model, clitest.Must(modelMeta(o, c.vec)), 0.5, "fold 1 of 10"))
 	code, stdout, stderr := runSentiment(t, "", "-load", path, "-explain", "-top", "10")
 	require.Equal(t, 0, code, stderr)
 	require.Contains(t, stdout, "through the whole network")
@@ -562,7 +562,7 @@ func TestLoadRefusesOtherFiles(t *testing.T) {
 		require.Contains(t, stderr, other+": "+tc.want)
 	}
 	bad := filepath.Join(dir, "bad-vectorizer.bin")
-	require.NoError(t, saveModel(o, bad, c.model, c.vec, 0.5, "test"))
+	require.NoError(t, saveModel(bad, c.model, clitest.Must(modelMeta(o, c.vec)), 0.5, "test"))
 	m, meta, err := nn.LoadFile(bad, layers.FromSpec)
 	require.NoError(t, err)
 	meta[metaVectorizer] = meta[metaVectorizer][:len(meta[metaVectorizer])-1]

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -243,23 +244,23 @@ func explainModel(c *classifier, top int, w io.Writer) error {
 	}
 	fmt.Fprintf(w, "terms that push hardest towards each class, by the change in log-odds of %s that the term causes on its own\n(%s), out of %d terms\n",
 		c.labels[1], how, len(eff))
-	order := make([]int, len(eff))
-	for i := range order {
-		order[i] = i
-	}
-	slices.SortStableFunc(order, func(a, b int) int {
-		switch {
-		case eff[a] > eff[b]:
-			return -1
-		case eff[a] < eff[b]:
-			return 1
-		}
-		return 0
-	})
+	order := descending(eff)
 	printTerms(w, "towards "+c.labels[1], order, eff, top, func(i int) string { return c.termName(i) }, 1)
 	slices.Reverse(order)
 	printTerms(w, "towards "+c.labels[0], order, eff, top, func(i int) string { return c.termName(i) }, -1)
 	return nil
+}
+
+// descending returns the indices of v ordered by descending value, equal
+// values in index order (-0 and 0 are equal; NaN, below every number for
+// cmp.Compare, comes last).
+func descending(v []float64) []int {
+	order := make([]int, len(v))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(v[b], v[a]) })
+	return order
 }
 
 // printTerms prints up to top items of order whose value has the given
@@ -341,19 +342,7 @@ func explainText(c *classifier, text string, top int, w io.Writer) error {
 	} else {
 		fmt.Fprintln(w, " (the MLP is not additive: each contribution is the log-odds change when that term alone is removed)")
 	}
-	order := make([]int, len(cols))
-	for i := range order {
-		order[i] = i
-	}
-	slices.SortStableFunc(order, func(a, b int) int {
-		switch {
-		case contrib[a] > contrib[b]:
-			return -1
-		case contrib[a] < contrib[b]:
-			return 1
-		}
-		return 0
-	})
+	order := descending(contrib)
 	name := func(i int) string { return c.termName(int(cols[i])) }
 	printTerms(w, "terms of the text towards "+c.labels[1], order, contrib, top, name, 1)
 	slices.Reverse(order)

@@ -121,11 +121,11 @@ func TestResumeRefusesOtherCheckpoints(t *testing.T) {
 			if tc.name == "other data" {
 				m := regexp.MustCompile(`\((\d+) terms\) is not the checkpoint's, which has (\d+) terms: was the data changed\?`).FindStringSubmatch(stderr)
 				require.NotNil(t, m, stderr)
-				require.Greater(t, must(strconv.Atoi(m[1])), must(strconv.Atoi(m[2])), "the new words are in the new vocabulary")
+				require.Greater(t, clitest.Must(strconv.Atoi(m[1])), clitest.Must(strconv.Atoi(m[2])), "the new words are in the new vocabulary")
 			}
 		})
 	}
-	require.Equal(t, good, must(os.ReadFile(file)), "refused resumes leave the checkpoint alone")
+	require.Equal(t, good, clitest.Must(os.ReadFile(file)), "refused resumes leave the checkpoint alone")
 
 	// A cross-validation cannot be resumed; an interrupted one says so.
 	code, _, stderr = interrupted(t, 5, "-format", "tsv", "-data", filepath.Join(data, "train.tsv"), "-folds", "4", "-quiet")
@@ -154,16 +154,9 @@ func TestNonFiniteStopsOrIsSkipped(t *testing.T) {
 	require.Equal(t, 1, code, stderr)
 	m := regexp.MustCompile(`sentiment: backprop: epoch 2/2, batch 25/25, step 50: non-finite .*; parameters not updated; SkipNonFinite gives up after (\d+) non-finite steps in a row\n`).FindStringSubmatch(stderr)
 	require.NotNil(t, m, stderr)
-	inARow := must(strconv.Atoi(m[1]))
+	inARow := clitest.Must(strconv.Atoi(m[1]))
 	require.GreaterOrEqual(t, inARow, 25, "every batch of epoch 2")
 	require.Less(t, inARow, 50, "the first steps were finite")
 	require.NotContains(t, out, "test accuracy")
 	require.NoFileExists(t, saved)
-}
-
-func must[T any](v T, err error) T {
-	if err != nil {
-		panic(err)
-	}
-	return v
 }

@@ -16,16 +16,6 @@ import (
 	"github.com/descent-ml/descent/internal/cli/clitest"
 )
 
-func requireExit(t *testing.T, exits chan int, want int) {
-	t.Helper()
-	select {
-	case code := <-exits:
-		require.Equal(t, want, code)
-	case <-time.After(10 * time.Second):
-		t.Fatalf("the signal did not end the command (exit %d)", want)
-	}
-}
-
 // signalingReader sends sig to this process when it is first read, then
 // reads r.
 type signalingReader struct {
@@ -60,7 +50,7 @@ func TestSignalOutsideTrainingQuits(t *testing.T) {
 	code, stdout, stderr := clitest.Run(func(stdout, stderr io.Writer) int {
 		return run(ctx, []string{"-load", "m.bin"}, stdin, stdout, stderr)
 	})
-	requireExit(t, exits, 143)
+	clitest.RequireExit(t, exits, 143)
 	require.Equal(t, "\nsentiment: interrupted (SIGTERM): quitting\n", notes.String())
 	require.Equal(t, 0, code, "the test's exit returns: the command goes on (%s)", stderr)
 	require.True(t, strings.HasPrefix(stdout, "positive "), stdout)

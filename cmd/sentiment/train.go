@@ -5,9 +5,9 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"math/rand/v2"
-	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"slices"
@@ -146,7 +146,8 @@ func buildModel(o *options, cols int) (*nn.Sequential, error) {
 // resumed (not a fold of a cross-validation), the checkpoint folder.
 type runEnv struct {
 	ctx    context.Context
-	ckDir  string // "" for no checkpoint
+	ck     cli.Checkpointing // zero for no checkpoint
+	meta   map[string][]byte // the model's metadata (modelMeta), for the checkpoints
 	resume *backprop.Checkpoint
 }
 
@@ -158,8 +159,8 @@ type trained struct {
 
 // train trains model on p.train (validating on p.val after every epoch),
 // drawing progress bars on bars (nil: none) and the per-epoch table on
-// table (nil: none). With r.ckDir it saves checkpoints there (after every
-// epoch with -checkpoint or -resume, else only when stopped), and with
+// table (nil: none). With r.ck it saves checkpoints (after every epoch
+// with -checkpoint or -resume, else only when stopped), and with
 // r.resume it carries on from that checkpoint.
 func train(r runEnv, o *options, model *nn.Sequential, p *prepared, bars, table io.Writer) (trained, error) {
 	opt, err := cli.NewOptimizer(o.optimizer, model.Params(), o.lr, o.weightDecay)
@@ -180,16 +181,9 @@ func train(r runEnv, o *options, model *nn.Sequential, p *prepared, bars, table 
 	if o.afterBatch != nil {
 		cfg.Callbacks = append(cfg.Callbacks, cli.BatchFunc(o.afterBatch))
 	}
-	if r.ckDir != "" {
-		cfg.Checkpoint = filepath.Join(r.ckDir, cli.CheckpointFile)
-		if o.checkpoint != "" || o.resume != "" {
-			cfg.CheckpointEvery = 1
-		}
-		meta, err := modelMeta(o, p.vec)
-		if err != nil {
-			return trained{}, err
-		}
-		cfg.CheckpointMeta = o.settings().Meta("sentiment", meta)
+	if r.ck.Path != "" {
+		cfg.Checkpoint, cfg.CheckpointEvery = r.ck.Path, r.ck.Every
+		cfg.CheckpointMeta = o.settings().Meta("sentiment", maps.Clone(r.meta))
 		cfg.Resume = r.resume
 	}
 	// A signal stops training only while FitSparse runs; before (reading
@@ -221,22 +215,13 @@ func (o *options) settings() cli.Settings {
 	return s
 }
 
-// checkpointDir returns the folder checkpoints go to: -checkpoint, else
-// the -resume folder, else the default.
-func (o *options) checkpointDir() string {
-	return cli.CheckpointFolder(o.checkpoint, o.resume, defaultCheckpoint)
-}
-
 // readResume reads the -resume checkpoint and checks it against the flags
-// and against the vectoriser built again from the data: a different
-// vocabulary means different data (or a different vocabulary setting),
-// which no checkpoint can carry on.
-func readResume(o *options, vec *datasets.Vectorizer, notes io.Writer) (*backprop.Checkpoint, error) {
+// and against the vectoriser built again from the data (mine is vec
+// serialised, as modelMeta records it): a different vocabulary means
+// different data (or a different vocabulary setting), which no checkpoint
+// can carry on.
+func readResume(o *options, vec *datasets.Vectorizer, mine []byte, notes io.Writer) (*backprop.Checkpoint, error) {
 	ck, err := cli.ReadCheckpoint(o.resume, "sentiment", o.settings(), notes)
-	if err != nil {
-		return nil, err
-	}
-	mine, err := vec.MarshalBinary()
 	if err != nil {
 		return nil, err
 	}
@@ -362,26 +347,29 @@ func trainCommand(ctx context.Context, o *options, stdout, stderr io.Writer) err
 	res.Params = nn.NumParams(model.Params())
 	fmt.Fprintf(stdout, "model %s (%d parameters), %s lr %g, batch %d, %d epochs, GOMAXPROCS %d\n",
 		modelName(o), res.Params, o.optimizer, o.lr, o.batch, o.epochs, res.GOMAXPROCS)
-	r := runEnv{ctx: ctx, ckDir: o.checkpointDir()}
+	// The vectoriser is serialised once, for the checkpoints, the -resume
+	// check and the saved model.
+	meta, err := modelMeta(o, p.vec)
+	if err != nil {
+		return err
+	}
+	r := runEnv{ctx: ctx, meta: meta}
 	if o.resume != "" {
-		if r.resume, err = readResume(o, p.vec, stderr); err != nil {
+		if r.resume, err = readResume(o, p.vec, meta[metaVectorizer], stderr); err != nil {
 			return err
 		}
 		res.ResumedFrom = o.resume
-		fmt.Fprintf(stdout, "resuming from %s: epoch %d, batch %d, %d steps done\n", r.resume.Path, r.resume.Epoch+1, r.resume.Batch, r.resume.Steps)
+		cli.PrintResume(stdout, r.resume)
 	}
-	if err := cli.KeepCheckpoint("sentiment", r.ckDir, o.checkpoint != "", o.resume, stderr); err != nil {
+	if r.ck, err = cli.PrepareCheckpoint("sentiment", o.checkpoint, o.resume, defaultCheckpoint, stderr); err != nil {
 		return err
 	}
-	if o.checkpoint != "" || o.resume != "" {
-		if err := cli.CheckpointDir(r.ckDir); err != nil {
-			return err
-		}
-		res.Checkpoint = r.ckDir
+	if r.ck.Every > 0 {
+		res.Checkpoint = r.ck.Dir
 	}
 	out, err := train(r, o, model, p, bars, stdout)
 	if err != nil {
-		return cli.Stopped(ctx, err, cli.ResumeCommand("sentiment", o.args, r.ckDir))
+		return cli.Stopped(ctx, err, cli.ResumeCommand("sentiment", o.args, r.ck.Dir))
 	}
 	hist := out.hist
 	res.SkippedBatches = out.skipped
@@ -401,7 +389,7 @@ func trainCommand(ctx context.Context, o *options, stdout, stderr io.Writer) err
 		return err
 	}
 	if o.save != "-" {
-		if err := saveModel(o, o.save, model, p.vec, e.accuracy, testName); err != nil {
+		if err := saveModel(o.save, model, meta, e.accuracy, testName); err != nil {
 			return err
 		}
 		res.Saved = o.save
@@ -445,12 +433,11 @@ func writeCurves(o *options, hist backprop.History) error {
 }
 
 // saveModel writes the model with, in its metadata, everything needed to
-// classify raw text: the vectoriser, the labels, the format and model kind.
-func saveModel(o *options, path string, m *nn.Sequential, vec *datasets.Vectorizer, acc float64, testName string) error {
-	meta, err := modelMeta(o, vec)
-	if err != nil {
-		return err
-	}
+// classify raw text (meta, from modelMeta, which it leaves unchanged: the
+// vectoriser, the labels, the format and model kind) and its score on the
+// test split.
+func saveModel(path string, m *nn.Sequential, meta map[string][]byte, acc float64, testName string) error {
+	meta = maps.Clone(meta)
 	meta["test_accuracy"] = []byte(strconv.FormatFloat(acc, 'g', -1, 64))
 	meta["test_split"] = []byte(testName)
 	return nn.SaveFile(path, m, meta)

@@ -2,8 +2,6 @@ package main
 
 import (
 	"math"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -86,29 +84,4 @@ func TestDecades(t *testing.T) {
 		}
 	}
 	require.Equal(t, []string{"0.2", "0.5", "1", "2"}, labels)
-}
-
-// TestWriteFileAtomic checks that an image is written whole, readable by
-// everyone, without leaving its temporary file, and that a failed write
-// leaves nothing behind.
-func TestWriteFileAtomic(t *testing.T) {
-	dir := t.TempDir()
-	path := filepath.Join(dir, "a.png")
-	require.NoError(t, os.WriteFile(path, []byte("old"), 0o600))
-	require.NoError(t, writeFileAtomic(path, []byte("new")))
-	got, err := os.ReadFile(path)
-	require.NoError(t, err)
-	require.Equal(t, "new", string(got))
-	st, err := os.Stat(path)
-	require.NoError(t, err)
-	require.Equal(t, os.FileMode(0o644), st.Mode().Perm())
-	entries, err := os.ReadDir(dir)
-	require.NoError(t, err)
-	require.Len(t, entries, 1, "no temporary file left")
-
-	err = writeFileAtomic(filepath.Join(dir, "missing", "b.png"), []byte("x"))
-	require.ErrorContains(t, err, "b.png")
-	entries, err = os.ReadDir(dir)
-	require.NoError(t, err)
-	require.Len(t, entries, 1)
 }

@@ -48,13 +48,6 @@ func loadMNIST(dir string) (*mnistData, error) {
 	return &mnistData{train: sub, test: test}, nil
 }
 
-// batchLosses is a backprop.Callback that records the loss of every batch.
-type batchLosses struct{ losses []float64 }
-
-func (b *batchLosses) OnBatchEnd(info backprop.BatchInfo) { b.losses = append(b.losses, info.Loss) }
-
-func (b *batchLosses) OnEpochEnd(backprop.EpochInfo) (bool, error) { return false, nil }
-
 // mlp builds cmd/mnist's default model, Flatten → Dense(784→128) → ReLU →
 // Dense(128→10), always from the same seed, so that every optimizer starts
 // from the same weights.
@@ -83,7 +76,8 @@ func optimizerCurves(path string, data *mnistData) ([]string, error) {
 		if err != nil {
 			return nil, err
 		}
-		rec := &batchLosses{}
+		var losses []float64
+		rec := cli.BatchFunc(func(b backprop.BatchInfo) { losses = append(losses, b.Loss) })
 		loss := backprop.NewSoftmaxCrossEntropy()
 		tr := &backprop.Trainer{Model: model, Loss: loss, Optimizer: opt}
 		_, err = backprop.Fit(tr, data.train, backprop.Config{
@@ -93,10 +87,10 @@ func optimizerCurves(path string, data *mnistData) ([]string, error) {
 		}
 		_, acc := backprop.Evaluate(model, loss, data.test, 1000)
 		var pts plotter.XYs
-		for lo := 0; lo < len(rec.losses); lo += window {
-			hi := min(lo+window, len(rec.losses))
+		for lo := 0; lo < len(losses); lo += window {
+			hi := min(lo+window, len(losses))
 			s := 0.0
-			for _, v := range rec.losses[lo:hi] {
+			for _, v := range losses[lo:hi] {
 				s += v
 			}
 			pts = append(pts, plotter.XY{X: float64(hi), Y: s / float64(hi-lo)})
@@ -125,11 +119,6 @@ func mlpCurves(root, path, dataDir string) ([]string, error) {
 	out, err := cmd.Output()
 	if err != nil {
 		return nil, fmt.Errorf("go run ./cmd/mnist: %w", err)
-	}
-	// cmd/mnist writes the plot atomically but readable by its owner only;
-	// the other images are 0644, like files checked out of git.
-	if err := os.Chmod(path, 0o644); err != nil {
-		return nil, err
 	}
 	var report []string
 	for _, line := range strings.Split(strings.TrimRight(string(out), "\n"), "\n") {

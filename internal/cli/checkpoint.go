@@ -172,3 +172,44 @@ func CheckpointFolder(checkpoint, resume, def string) string {
 	}
 	return def
 }
+
+// Checkpointing is where and how often a training run saves checkpoints,
+// as [PrepareCheckpoint] decides it.
+type Checkpointing struct {
+	// Dir is the folder: -checkpoint, else the -resume folder, else the
+	// command's default.
+	Dir string
+	// Path is the checkpoint file, Dir/[CheckpointFile].
+	Path string
+	// Every is 1 with -checkpoint or -resume (a checkpoint after every
+	// epoch, as backprop.Config.CheckpointEvery), 0 when the run only saves
+	// one if it is interrupted.
+	Every int
+}
+
+// PrepareCheckpoint decides where a run of program saves its checkpoints
+// from its -checkpoint and -resume flags and the default folder def, and
+// checks that it can: it protects an earlier run's checkpoint
+// ([KeepCheckpoint], whose notes go to warn), and with -checkpoint or
+// -resume it creates the folder ([CheckpointDir]), so that a bad folder is
+// reported before training.
+func PrepareCheckpoint(program, checkpoint, resume, def string, warn io.Writer) (Checkpointing, error) {
+	dir := CheckpointFolder(checkpoint, resume, def)
+	c := Checkpointing{Dir: dir, Path: filepath.Join(dir, CheckpointFile)}
+	if err := KeepCheckpoint(program, dir, checkpoint != "", resume, warn); err != nil {
+		return Checkpointing{}, err
+	}
+	if checkpoint != "" || resume != "" {
+		if err := CheckpointDir(dir); err != nil {
+			return Checkpointing{}, err
+		}
+		c.Every = 1
+	}
+	return c, nil
+}
+
+// PrintResume prints on w the line a run resumed from ck starts with:
+// "resuming from PATH: epoch E, batch B, N steps done" (E counted from 1).
+func PrintResume(w io.Writer, ck *backprop.Checkpoint) {
+	fmt.Fprintf(w, "resuming from %s: epoch %d, batch %d, %d steps done\n", ck.Path, ck.Epoch+1, ck.Batch, ck.Steps)
+}

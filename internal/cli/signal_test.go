@@ -217,3 +217,52 @@ func TestKeepCheckpoint(t *testing.T) {
 	require.NoError(t, KeepCheckpoint("demo", dir, false, "", &note), "the default folder")
 	require.Equal(t, "demo: note: "+dir+"/checkpoint.bin holds the checkpoint of an interrupted run, which this run replaces if it is interrupted too (resume that run with -resume "+dir+")\n", note.String())
 }
+
+func TestPrepareCheckpoint(t *testing.T) {
+	tmp := t.TempDir()
+	def, named, resumed := tmp+"/def", tmp+"/named", tmp+"/resumed"
+	var note bytes.Buffer
+
+	// Neither flag: the default folder, only written when interrupted, so
+	// not created now.
+	c, err := PrepareCheckpoint("demo", "", "", def, &note)
+	require.NoError(t, err)
+	require.Equal(t, Checkpointing{Dir: def, Path: def + "/" + CheckpointFile, Every: 0}, c)
+	require.NoDirExists(t, def)
+
+	// -checkpoint: that folder, created, a checkpoint every epoch.
+	c, err = PrepareCheckpoint("demo", named, "", def, &note)
+	require.NoError(t, err)
+	require.Equal(t, Checkpointing{Dir: named, Path: named + "/" + CheckpointFile, Every: 1}, c)
+	require.DirExists(t, named)
+
+	// -resume alone: the resumed folder, even though it holds a checkpoint.
+	require.NoError(t, os.MkdirAll(resumed, 0o755))
+	require.NoError(t, os.WriteFile(resumed+"/"+CheckpointFile, []byte("x"), 0o644))
+	c, err = PrepareCheckpoint("demo", "", resumed, def, &note)
+	require.NoError(t, err)
+	require.Equal(t, Checkpointing{Dir: resumed, Path: resumed + "/" + CheckpointFile, Every: 1}, c)
+
+	// -checkpoint naming another run's checkpoint, or a file: refused.
+	c, err = PrepareCheckpoint("demo", resumed, "", def, &note)
+	require.ErrorContains(t, err, "-checkpoint "+resumed+" already holds a checkpoint")
+	require.Zero(t, c)
+	require.NoError(t, os.WriteFile(tmp+"/file", nil, 0o644))
+	_, err = PrepareCheckpoint("demo", tmp+"/file", "", def, &note)
+	require.ErrorContains(t, err, "-checkpoint "+tmp+"/file: mkdir")
+	require.Empty(t, note.String())
+
+	// The default folder holding a checkpoint: a note, not an error.
+	require.NoError(t, os.MkdirAll(def, 0o755))
+	require.NoError(t, os.WriteFile(def+"/"+CheckpointFile, []byte("x"), 0o644))
+	c, err = PrepareCheckpoint("demo", "", "", def, &note)
+	require.NoError(t, err)
+	require.Equal(t, 0, c.Every)
+	require.Contains(t, note.String(), "demo: note: "+def+"/"+CheckpointFile+" holds the checkpoint of an interrupted run")
+}
+
+func TestPrintResume(t *testing.T) {
+	var b bytes.Buffer
+	PrintResume(&b, &backprop.Checkpoint{Path: "ck/checkpoint.bin", Epoch: 1, Batch: 7, Steps: 42})
+	require.Equal(t, "resuming from ck/checkpoint.bin: epoch 2, batch 7, 42 steps done\n", b.String())
+}

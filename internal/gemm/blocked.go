@@ -54,13 +54,8 @@ func putWorkspace(w *workspace) {
 
 // run computes rows [i0, i1) × columns [j0, j1) of C for job j.
 func (w *workspace) run(j *job, i0, i1, j0, j1 int) {
-	if j.beta != 0 && j.beta != 1 {
-		for i := i0; i < i1; i++ {
-			row := j.c[i*j.ldc+j0 : i*j.ldc+j1]
-			for x := range row {
-				row[x] *= j.beta
-			}
-		}
+	if j.beta != 0 { // beta = 0 is left to the first k block, which overwrites C
+		scale(i1-i0, j1-j0, j.beta, j.c[i0*j.ldc+j0:], j.ldc)
 	}
 	k := j.k
 	// Split k into equal blocks of at most kc (784 → 4×196, not 3×256+16).

@@ -36,14 +36,6 @@ var benchShapes = []struct {
 	{"Conv1/TN/9x676x32", true, false, 9, 676, 32},
 }
 
-func benchRand(n int, rng *rand.Rand) []float32 {
-	x := make([]float32, n)
-	for i := range x {
-		x[i] = rng.Float32()*2 - 1
-	}
-	return x
-}
-
 // BenchmarkKernel measures Sgemm (the assembly path where the CPU has it) on
 // benchShapes, single products at a time, in GFLOP/s (2·m·n·k per product).
 func BenchmarkKernel(b *testing.B) {
@@ -78,7 +70,7 @@ func BenchmarkKernelCube(b *testing.B) {
 
 func benchSgemm(b *testing.B, transA, transB bool, m, n, k int) {
 	rng := rand.New(rand.NewPCG(1, 2))
-	a, bb, c := benchRand(m*k, rng), benchRand(k*n, rng), benchRand(m*n, rng)
+	a, bb, c := randSlice(rng, m*k), randSlice(rng, k*n), randSlice(rng, m*n)
 	lda, ldb := k, n
 	if transA {
 		lda = m

@@ -15,6 +15,7 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -122,4 +123,26 @@ func Notify(t testing.TB, program string) (context.Context, chan int, *SyncBuffe
 	ctx, stop := cli.NotifyInterrupt(program, notes, func(code int) { exits <- code })
 	t.Cleanup(stop)
 	return ctx, exits, notes
+}
+
+// RequireExit waits up to ten seconds for the status a command's signal
+// handling passes to exit (on exits, as [Notify] returns it) and requires
+// it to be want.
+func RequireExit(t testing.TB, exits chan int, want int) {
+	t.Helper()
+	select {
+	case code := <-exits:
+		require.Equal(t, want, code)
+	case <-time.After(10 * time.Second):
+		t.Fatalf("the signal did not end the command (exit %d)", want)
+	}
+}
+
+// Must returns v, and panics if err is not nil: for a test's calls that
+// cannot fail unless the test itself is broken.
+func Must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
 }
