@@ -7,6 +7,7 @@ import (
 
 	"gorgonia.org/tensor"
 
+	"github.com/descent-ml/descent/internal/vec"
 	"github.com/descent-ml/descent/nn"
 )
 
@@ -98,12 +99,9 @@ func (r *ReLU) Forward(x *tensor.Dense, train bool) *tensor.Dense {
 // NaN x, passes it too).
 //
 // Whether a unit is active is as good as random from one element to the
-// next, so a branch on it is mispredicted about half the time. The loop
-// instead builds a bit mask from y: y is +0 (inactive) or has some bit set
-// (positive or NaN, since y = max(x, 0) is never negative or −0), and for a
-// 32-bit u, u | −u has its top bit set exactly when u ≠ 0, so an arithmetic
-// shift right by 31 turns it into all ones or all zeros, which selects dY or
-// +0.
+// next, so a branch on it would be mispredicted about half the time: the
+// loops of internal/vec build a mask from y's bits instead, eight elements
+// at a time (see [vec.ReLUGrad]).
 func (r *ReLU) Backward(dy *tensor.Dense) *tensor.Dense {
 	g, ys, dxs, dx := r.backward(dy)
 	r.fwd, r.a, r.b, r.c = false, g, ys[:len(g)], dxs[:len(g)]
@@ -117,41 +115,10 @@ func (r *ReLU) workBlock(_, b, blocks int) {
 	n := len(r.a)
 	lo, hi := b*n/blocks, (b+1)*n/blocks
 	if r.fwd {
-		xs, ys := r.a[lo:hi], r.b[lo:hi]
-		ys = ys[:len(xs)]
-		i := 0
-		for ; i+4 <= len(xs); i += 4 {
-			xx, yy := xs[i:i+4:i+4], ys[i:i+4:i+4]
-			yy[0] = max(xx[0], 0)
-			yy[1] = max(xx[1], 0)
-			yy[2] = max(xx[2], 0)
-			yy[3] = max(xx[3], 0)
-		}
-		for ; i < len(xs); i++ {
-			ys[i] = max(xs[i], 0)
-		}
+		vec.ReLU(r.b[lo:hi], r.a[lo:hi])
 		return
 	}
-	g, ys, dxs := r.a[lo:hi], r.b[lo:hi], r.c[lo:hi]
-	ys, dxs = ys[:len(g)], dxs[:len(g)]
-	i := 0
-	for ; i+4 <= len(g); i += 4 {
-		gg, yy, dd := g[i:i+4:i+4], ys[i:i+4:i+4], dxs[i:i+4:i+4]
-		dd[0] = reluPass(gg[0], yy[0])
-		dd[1] = reluPass(gg[1], yy[1])
-		dd[2] = reluPass(gg[2], yy[2])
-		dd[3] = reluPass(gg[3], yy[3])
-	}
-	for ; i < len(g); i++ {
-		dxs[i] = reluPass(g[i], ys[i])
-	}
-}
-
-// reluPass returns g if y ≠ +0 and +0 otherwise, without a branch.
-func reluPass(g, y float32) float32 {
-	u := math.Float32bits(y)
-	mask := uint32(int32(u|-u) >> 31)
-	return math.Float32frombits(math.Float32bits(g) & mask)
+	vec.ReLUGrad(r.c[lo:hi], r.a[lo:hi], r.b[lo:hi])
 }
 
 // Params returns nil: ReLU has no parameters.

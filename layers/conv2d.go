@@ -8,6 +8,7 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/descent-ml/descent/internal/gemm"
+	"github.com/descent-ml/descent/internal/vec"
 	"github.com/descent-ml/descent/nn"
 )
 
@@ -42,15 +43,20 @@ var (
 // at the padded input's width, W + 2p columns per output row of which OW are
 // kept (see im2colWide): one long copy per row of cols rather than OH short
 // ones, paid for by a product k − 1 columns per row wider and a copy of Y_n
-// out of it. A sample whose products exceed convPieceMACs multiply-adds has
-// them computed a range of output pixels at a time.
+// out of it.
 //
 // The batch is cut into up to convBlocks blocks of samples that the calling
 // goroutine and a helper goroutine (started on first use when GOMAXPROCS > 1,
 // asleep when idle) share, each block accumulating its own share of the
 // weight gradient. The cut depends only on the batch size, and the blocks'
 // gradients are added in block order, so results are bit for bit the same
-// whatever GOMAXPROCS.
+// whatever GOMAXPROCS. Each goroutine computes its samples' products with
+// gemm.SgemmSerial, on its own core: the two goroutines already keep two
+// cores busy, without waiting on each other inside every product.
+//
+// With [WithReLU] the layer applies ReLU to its output in the same pass,
+// Y = max(conv(X), 0): the result of a separate [ReLU] layer after it, bit
+// for bit, without the second pass over the output and over its gradient.
 //
 // Conv2D keeps a reference to its input X for the backward pass, which
 // unrolls each sample again (cheaper than keeping the columns of a whole
@@ -69,7 +75,7 @@ type Conv2D struct {
 	inShape, outShape       nn.Shape
 	wp, bp                  *nn.Param
 	ckk, ohw                int  // C·k·k and OH·OW
-	piece                   int  // columns of cols per product: keeps each under convPieceMACs
+	relu                    bool // apply ReLU to the output (WithReLU)
 	wide                    bool // unroll at the padded width (see im2colWide)
 	hq, wq                  int  // padded input height and width, H + 2p and W + 2p
 	cw                      int  // columns of cols: OH·(W + 2p) when wide, else OH·OW
@@ -90,7 +96,7 @@ type convScratch struct {
 	cols  []float32 // [C·k·k + 1, cw]: one sample unrolled; the last row is all 1
 	dcols []float32 // [C·k·k, cw]: Wᵀ · dY_n
 	prod  []float32 // wide: [F, cw], Y_n at the padded width (Forward)
-	gw    []float32 // wide: [F, cw], dY_n at the padded width, 0 in the extra columns
+	gw    []float32 // wide or ReLU: [F, cw], dY_n (⊙ [Y_n > 0] with ReLU), at the padded width with 0 in the extra columns if wide
 	xpad  []float32 // wide with padding: [C, H + 2p, W + 2p], X_n padded with zeros
 	dxpad []float32 // wide with padding: [C, H + 2p, W + 2p], its gradient
 }
@@ -106,6 +112,13 @@ func Stride(s int) ConvOption { return func(c *Conv2D) { c.stride = s } }
 // input (default 0). Padding((k−1)/2) with stride 1 keeps H and W unchanged
 // for odd k.
 func Padding(p int) ConvOption { return func(c *Conv2D) { c.pad = p } }
+
+// WithReLU makes the convolution apply ReLU to its output, as Keras'
+// Conv2D(activation="relu") does: Y = max(conv(X), 0), computed while the
+// output is still in cache, and dY ⊙ [Y > 0] while dY is copied for the
+// products of the backward pass. NewConv2D(…, WithReLU()) computes exactly
+// what NewConv2D(…) followed by [NewReLU] does, in less time.
+func WithReLU() ConvOption { return func(c *Conv2D) { c.relu = true } }
 
 // NewConv2D returns a convolution from in to out channels with a square
 // kernel×kernel kernel, stride 1 and no padding unless opts say otherwise.
@@ -129,6 +142,9 @@ func (c *Conv2D) W() *nn.Param { return c.wp }
 
 // B returns the bias parameter, of shape [out] (nil before Build).
 func (c *Conv2D) B() *nn.Param { return c.bp }
+
+// ReLU reports whether the layer applies ReLU to its output ([WithReLU]).
+func (c *Conv2D) ReLU() bool { return c.relu }
 
 // Build checks that the per-sample input has shape [C, H, W] with the
 // expected channels (taking them from the input when NewConv2D was given 0)
@@ -168,6 +184,9 @@ func (c *Conv2D) Build(in nn.Shape, rng *rand.Rand) (nn.Shape, error) {
 	c.oh = (ph-c.k)/c.stride + 1
 	c.ow = (pw-c.k)/c.stride + 1
 	c.name = fmt.Sprintf("Conv2D(%d→%d, %d×%d)", c.in, c.out, c.k, c.k)
+	if c.relu {
+		c.name = fmt.Sprintf("Conv2D(%d→%d, %d×%d, ReLU)", c.in, c.out, c.k, c.k)
+	}
 	c.inShape = nn.Shape{c.in, c.h, c.w}
 	c.outShape = nn.Shape{c.out, c.oh, c.ow}
 	c.wp = nn.NewParam("W", c.out, c.in, c.k, c.k)
@@ -193,8 +212,6 @@ func (c *Conv2D) Build(in nn.Shape, rng *rand.Rand) (nn.Shape, error) {
 	// transpose, whichever wastes less of the tiles at the edges.
 	kk1 := c.ckk + 1
 	c.dwT = convTiles(kk1, c.out) < convTiles(c.out, kk1)
-	// Pieces are whole 16-column panels of the gemm micro-kernel.
-	c.piece = min(c.cw, max(16, convPieceMACs/(c.out*(c.ckk+1))&^15))
 	c.wb, c.dwb, c.slots = nil, nil, [blockGoroutines]convScratch{}
 	return append(nn.Shape(nil), c.outShape...), nil
 }
@@ -204,6 +221,7 @@ func (c *Conv2D) Build(in nn.Shape, rng *rand.Rand) (nn.Shape, error) {
 //
 //	cols_n = im2col(X_n)                [C·k·k + 1, OH·OW], last row 1
 //	Y_n    = [W | b] · cols_n           [F, OH·OW]
+//	Y_n    = max(Y_n, 0)                (with WithReLU)
 func (c *Conv2D) Forward(x *tensor.Dense, train bool) *tensor.Dense {
 	if c.wp == nil {
 		panic("Conv2D: Forward called before Build")
@@ -237,6 +255,9 @@ func (c *Conv2D) Forward(x *tensor.Dense, train bool) *tensor.Dense {
 //	dX_n       = col2im(dcols_n)    (each entry of dcols_n added back to the
 //	                                 input pixel im2col copied it from; padding
 //	                                 positions are dropped)
+//
+// With WithReLU, dY_n is first replaced by dY_n ⊙ [Y_n > 0], the gradient
+// with respect to the output before ReLU (see [ReLU.Backward]).
 func (c *Conv2D) Backward(dy *tensor.Dense) *tensor.Dense { return c.backward(dy, true) }
 
 // BackwardParams accumulates dW and db as Backward does, without computing
@@ -246,7 +267,7 @@ func (c *Conv2D) BackwardParams(dy *tensor.Dense) { c.backward(dy, false) }
 func (c *Conv2D) backward(dy *tensor.Dense, wantDX bool) *tensor.Dense {
 	nn.CheckGrad(c.name, dy, c.yt)
 	n := dy.Shape()[0]
-	c.args = convArgs{n: n, x: c.x.Float32s(), g: dy.Float32s()}
+	c.args = convArgs{n: n, x: c.x.Float32s(), y: c.yt.Float32s(), g: dy.Float32s()}
 	var dx *tensor.Dense
 	if wantDX {
 		c.shape = nn.BatchShape(c.shape, n, c.inShape)
@@ -286,20 +307,11 @@ func convTiles(m, n int) int { return (m + 5) / 6 * 6 * ((n + 15) / 16 * 16) }
 // runBlocks).
 const convBlocks = 16
 
-// convPieceMACs bounds the size, in multiply-adds, of each matrix product
-// Conv2D asks of gemm.Sgemm: a sample whose products are larger has them
-// computed piece by piece, a range of output pixels at a time. Products
-// this small run on the calling goroutine (Sgemm spreads a product over the
-// cores from 2²¹ multiply-adds on), which is what Conv2D wants: its two
-// goroutines already keep two cores busy, each with its own samples,
-// without waiting on each other inside every product.
-var convPieceMACs = 1<<21 - 1
-
 // convArgs are the arguments of a pass, for the blocks to read.
 type convArgs struct {
 	forward bool
 	n       int
-	x, y    []float32 // input and (Forward) output of the batch
+	x, y    []float32 // input and output of the batch (written by Forward, read by backward for ReLU)
 	g, dx   []float32 // (backward) dY, and dX or nil
 }
 
@@ -339,40 +351,39 @@ func (c *Conv2D) workBlock(slot, b, blocks int) {
 			if c.wide {
 				yi = s.prod
 			}
-			for p0 := 0; p0 < cw; p0 += c.piece {
-				pn := min(c.piece, cw-p0)
-				gemm.Sgemm(false, false, c.out, pn, kk1, 1, c.wb, kk1, s.cols[p0:], cw, 0, yi[p0:], cw)
-			}
-			if c.wide {
+			gemm.SgemmSerial(false, false, c.out, cw, kk1, 1, c.wb, kk1, s.cols, cw, 0, yi, cw)
+			switch {
+			case c.wide:
 				c.scatter(j.y[i*fohw:(i+1)*fohw], s.prod)
+			case c.relu:
+				vec.ReLU(yi, yi)
 			}
 			continue
 		}
 		gi := j.g[i*fohw : (i+1)*fohw]
-		if c.wide {
-			c.gather(s.gw, gi)
+		switch {
+		case c.wide:
+			c.gather(s.gw, gi, j.y[i*fohw:(i+1)*fohw])
+			gi = s.gw
+		case c.relu:
+			vec.ReLUGrad(s.gw, gi, j.y[i*fohw:(i+1)*fohw])
 			gi = s.gw
 		}
-		for p0 := 0; p0 < cw; p0 += c.piece {
-			pn := min(c.piece, cw-p0)
-			// [dW | db]_b += dY_i · cols_iᵀ, or [dW | db]ᵀ_b += cols_i · dY_iᵀ
-			// (the block's first product overwrites)
-			var beta float32 = 1
-			if i == lo && p0 == 0 {
-				beta = 0
-			}
-			if c.dwT {
-				gemm.Sgemm(false, true, kk1, c.out, pn, 1, s.cols[p0:], cw, gi[p0:], cw, beta, dwb, c.out)
-			} else {
-				gemm.Sgemm(false, true, c.out, kk1, pn, 1, gi[p0:], cw, s.cols[p0:], cw, beta, dwb, kk1)
-			}
-			if j.dx != nil {
-				// dcols_i = Wᵀ · dY_i
-				gemm.Sgemm(true, false, c.ckk, pn, c.out, 1, wd, c.ckk, gi[p0:], cw, 0, s.dcols[p0:], cw)
-			}
+		// [dW | db]_b += dY_i · cols_iᵀ, or [dW | db]ᵀ_b += cols_i · dY_iᵀ
+		// (the block's first product overwrites)
+		var beta float32 = 1
+		if i == lo {
+			beta = 0
+		}
+		if c.dwT {
+			gemm.SgemmSerial(false, true, kk1, c.out, cw, 1, s.cols, cw, gi, cw, beta, dwb, c.out)
+		} else {
+			gemm.SgemmSerial(false, true, c.out, kk1, cw, 1, gi, cw, s.cols, cw, beta, dwb, kk1)
 		}
 		if j.dx != nil {
-			c.fold(j.dx[i*chw:(i+1)*chw], s) // dX_i = col2im(dcols_i)
+			// dcols_i = Wᵀ · dY_i; dX_i = col2im(dcols_i)
+			gemm.SgemmSerial(true, false, c.ckk, cw, c.out, 1, wd, c.ckk, gi, cw, 0, s.dcols, cw)
+			c.fold(j.dx[i*chw:(i+1)*chw], s)
 		}
 	}
 }
@@ -386,9 +397,11 @@ func (c *Conv2D) scratch(s *convScratch, wantDX bool) {
 		for i := c.ckk * c.cw; i < len(s.cols); i++ {
 			s.cols[i] = 1
 		}
+		if c.wide || c.relu {
+			s.gw = make([]float32, c.out*c.cw)
+		}
 		if c.wide {
 			s.prod = make([]float32, c.out*c.cw)
-			s.gw = make([]float32, c.out*c.cw)
 			if c.pad > 0 {
 				s.xpad = make([]float32, c.in*c.hq*c.wq) // borders stay 0
 			}
@@ -447,20 +460,30 @@ func (c *Conv2D) fold(dx []float32, s *convScratch) {
 
 // scatter copies one sample's output from the wide layout prod [F, OH·Wq]
 // into y [F, OH, OW], dropping the extra columns:
-// y[f, oy, ox] = prod[f, oy·Wq + ox].
+// y[f, oy, ox] = prod[f, oy·Wq + ox], or max(prod[f, oy·Wq + ox], 0) with
+// ReLU.
 func (c *Conv2D) scatter(y, prod []float32) {
 	ow, wq := c.ow, c.wq
 	for r := 0; r < c.out*c.oh; r++ { // r = f·OH + oy
-		copy(y[r*ow:(r+1)*ow], prod[r*wq:r*wq+ow])
+		if c.relu {
+			vec.ReLU(y[r*ow:(r+1)*ow], prod[r*wq:r*wq+ow])
+		} else {
+			copy(y[r*ow:(r+1)*ow], prod[r*wq:r*wq+ow])
+		}
 	}
 }
 
 // gather is the adjoint of scatter: it copies one sample's dy [F, OH, OW]
-// into the wide layout gw [F, OH·Wq], whose extra columns stay 0.
-func (c *Conv2D) gather(gw, dy []float32) {
+// into the wide layout gw [F, OH·Wq], whose extra columns stay 0. With ReLU
+// it copies dy ⊙ [y > 0] instead, y being the sample's output [F, OH, OW].
+func (c *Conv2D) gather(gw, dy, y []float32) {
 	ow, wq := c.ow, c.wq
 	for r := 0; r < c.out*c.oh; r++ {
-		copy(gw[r*wq:r*wq+ow], dy[r*ow:(r+1)*ow])
+		if c.relu {
+			vec.ReLUGrad(gw[r*wq:r*wq+ow], dy[r*ow:(r+1)*ow], y[r*ow:(r+1)*ow])
+		} else {
+			copy(gw[r*wq:r*wq+ow], dy[r*ow:(r+1)*ow])
+		}
 	}
 }
 
@@ -542,12 +565,18 @@ func (c *Conv2D) Params() []*nn.Param {
 	return []*nn.Param{c.wp, c.bp}
 }
 
-// Spec returns Conv2D with attributes in, out, kernel, stride and pad.
+// Spec returns Conv2D with attributes in, out, kernel, stride and pad, and
+// relu = 1 with [WithReLU] (absent otherwise, as in files saved before the
+// option existed).
 func (c *Conv2D) Spec() nn.Spec {
-	return nn.Spec{Kind: "Conv2D", Attrs: map[string]float64{
+	s := nn.Spec{Kind: "Conv2D", Attrs: map[string]float64{
 		"in": float64(c.in), "out": float64(c.out), "kernel": float64(c.k),
 		"stride": float64(c.stride), "pad": float64(c.pad),
 	}}
+	if c.relu {
+		s.Attrs["relu"] = 1
+	}
+	return s
 }
 
 // im2col unrolls one sample x [C, H, W] into the first C·k·k rows of cols

@@ -1,15 +1,12 @@
 package layers_test
 
 import (
-	"fmt"
 	"math"
 	"math/rand/v2"
 	"runtime"
 	"testing"
 
 	"github.com/stretchr/testify/require"
-
-	"github.com/descent-ml/descent/layers"
 )
 
 // convPathCases reach every path of Conv2D: unrolled at the padded width
@@ -82,43 +79,37 @@ func convTestClose(t *testing.T, want []float64, got []float32, what string) {
 }
 
 // TestConv2DPathsMatchNaive compares Forward (training and inference),
-// Backward and BackwardParams with the direct loops on every path, with
-// products in one piece and in pieces of 16 output pixels.
+// Backward and BackwardParams with the direct loops on every path.
 func TestConv2DPathsMatchNaive(t *testing.T) {
-	for _, pieces := range []bool{false, true} {
-		for _, tc := range convPathCases {
-			t.Run(fmt.Sprintf("%v/pieces=%v", tc, pieces), func(t *testing.T) {
-				if pieces {
-					defer layers.SetConvPieceMACs(layers.SetConvPieceMACs(1))
-				}
-				rng := rand.New(rand.NewPCG(uint64(tc.n), uint64(tc.f)))
-				conv := convTestBuild(t, tc, rng)
-				x := convTestRand(rng, tc.n, tc.c, tc.h, tc.w)
-				want, oh, ow := convTestNaive(tc, x.Float32s(), conv.W().Data(), conv.B().Data())
-				yInfer := append([]float32(nil), conv.Forward(x, false).Float32s()...)
-				y := conv.Forward(x, true)
-				require.Equal(t, []int{tc.n, tc.f, oh, ow}, []int(y.Shape()))
-				require.Equal(t, yInfer, y.Float32s(), "inference and training Forward differ")
-				convTestClose(t, want, y.Float32s(), "Y")
+	for _, tc := range convPathCases {
+		t.Run(tc.String(), func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(uint64(tc.n), uint64(tc.f)))
+			conv := convTestBuild(t, tc, rng)
+			x := convTestRand(rng, tc.n, tc.c, tc.h, tc.w)
+			want, oh, ow := convTestNaive(tc, x.Float32s(), conv.W().Data(), conv.B().Data())
+			yInfer := append([]float32(nil), conv.Forward(x, false).Float32s()...)
+			y := conv.Forward(x, true)
+			require.Equal(t, []int{tc.n, tc.f, oh, ow}, []int(y.Shape()))
+			require.Equal(t, yInfer, y.Float32s(), "inference and training Forward differ")
+			convTestClose(t, want, y.Float32s(), "Y")
 
-				dy := convTestRand(rng, y.Shape()...)
-				wantDX, wantDW, wantDB := convTestNaiveBackward(tc, x.Float32s(), conv.W().Data(), dy.Float32s(), oh, ow)
-				dx := conv.Backward(dy)
-				require.Equal(t, []int(x.Shape()), []int(dx.Shape()))
-				convTestClose(t, wantDX, dx.Float32s(), "dX")
-				convTestClose(t, wantDW, conv.W().GradData(), "dW")
-				convTestClose(t, wantDB, conv.B().GradData(), "db")
+			dy := convTestRand(rng, y.Shape()...)
+			wantDX, wantDW, wantDB := convTestNaiveBackward(tc, x.Float32s(), conv.W().Data(), dy.Float32s(), oh, ow)
+			dx := conv.Backward(dy)
+			require.Equal(t, []int(x.Shape()), []int(dx.Shape()))
+			convTestClose(t, wantDX, dx.Float32s(), "dX")
+			convTestClose(t, wantDW, conv.W().GradData(), "dW")
+			convTestClose(t, wantDB, conv.B().GradData(), "db")
 
-				// BackwardParams adds the same dW and db again, bit for bit.
-				dw := append([]float32(nil), conv.W().GradData()...)
-				db := append([]float32(nil), conv.B().GradData()...)
-				conv.W().ZeroGrad()
-				conv.B().ZeroGrad()
-				conv.BackwardParams(dy)
-				require.Equal(t, dw, conv.W().GradData())
-				require.Equal(t, db, conv.B().GradData())
-			})
-		}
+			// BackwardParams adds the same dW and db again, bit for bit.
+			dw := append([]float32(nil), conv.W().GradData()...)
+			db := append([]float32(nil), conv.B().GradData()...)
+			conv.W().ZeroGrad()
+			conv.B().ZeroGrad()
+			conv.BackwardParams(dy)
+			require.Equal(t, dw, conv.W().GradData())
+			require.Equal(t, db, conv.B().GradData())
+		})
 	}
 }
 

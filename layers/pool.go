@@ -109,16 +109,16 @@ func (g *poolGeom) spec() nn.Spec {
 // first one in row-major window order when several are equal; a NaN wins and
 // propagates), in inference mode too, so Backward works after either.
 //
-// The common 2×2 window with stride 2 has its own forward loop, without
-// branches: which element of a window is the largest is as good as random,
-// and a mispredicted branch costs more than the rest of the work on a
-// window.
+// The common 2×2 window with stride 2 has loops of its own (pool_22.go):
+// without branches on the data, with AVX2 assembly where the CPU has it,
+// and with each winner stored as a byte, its position in its window.
 //
 // Large batches are cut into blocks of planes that the calling goroutine and
 // a helper goroutine share (see Conv2D).
 type MaxPool2D struct {
 	poolGeom
-	arg  []int32 // arg[i] = index, within its plane, of the maximum behind output i
+	arg  []int32 // other windows: arg[i] = index, within its plane, of the maximum behind output i
+	win  []uint8 // 2×2 windows, stride 2: win[i] = position 2·ki + kj of that maximum in its window
 	pass poolPass
 	job  blockJob
 }
@@ -144,10 +144,17 @@ func (m *MaxPool2D) Build(in nn.Shape, rng *rand.Rand) (nn.Shape, error) {
 func (m *MaxPool2D) Forward(x *tensor.Dense, train bool) *tensor.Dense {
 	n, y := m.forwardStart(x)
 	xd, yd := x.Float32s(), y.Float32s()
-	if cap(m.arg) < len(yd) {
-		m.arg = make([]int32, len(yd))
+	if m.size == 2 && m.stride == 2 {
+		if cap(m.win) < len(yd) {
+			m.win = make([]uint8, len(yd))
+		}
+		m.win = m.win[:len(yd)]
+	} else {
+		if cap(m.arg) < len(yd) {
+			m.arg = make([]int32, len(yd))
+		}
+		m.arg = m.arg[:len(yd)]
 	}
-	m.arg = m.arg[:len(yd)]
 	m.pass = poolPass{forward: true, planes: n * m.c, x: xd, y: yd}
 	runBlocks(&m.job, m, min(elemBlocks(len(xd)), n*m.c))
 	return y
@@ -160,9 +167,11 @@ func (m *MaxPool2D) Forward(x *tensor.Dense, train bool) *tensor.Dense {
 //
 //	dX[arg[i]] += dY[i]   (+= because overlapping windows can share a maximum)
 //
-// and dX is zero everywhere else.
+// and dX is zero everywhere else. (With 2×2 windows and stride 2, which do
+// not overlap, every element of dX is written once instead: 0 + dY[i] at
+// the winner of window i, 0 elsewhere; the same bits.)
 func (m *MaxPool2D) Backward(dy *tensor.Dense) *tensor.Dense {
-	n, dx := m.backwardStart(dy, false) // each block clears its planes
+	n, dx := m.backwardStart(dy, false) // each block writes all of its planes
 	m.pass = poolPass{planes: n * m.c, y: dy.Float32s(), x: dx.Float32s()}
 	runBlocks(&m.job, m, min(elemBlocks(len(m.pass.x)), n*m.c))
 	return dx
@@ -182,7 +191,12 @@ func (m *MaxPool2D) workBlock(_, b, blocks int) {
 	p := &m.pass
 	p0, p1 := b*p.planes/blocks, (b+1)*p.planes/blocks
 	hw, ohw := m.h*m.w, m.oh*m.ow
+	is22 := m.size == 2 && m.stride == 2
 	switch {
+	case is22 && p.forward:
+		m.maxPool22Planes(p.y, p.x, p0, p1)
+	case is22:
+		m.maxUnpool22Planes(p.x, p.y, p0, p1)
 	case !p.forward:
 		clear(p.x[p0*hw : p1*hw])
 		for plane := p0; plane < p1; plane++ {
@@ -192,8 +206,6 @@ func (m *MaxPool2D) workBlock(_, b, blocks int) {
 				dx[arg[i]] += v
 			}
 		}
-	case m.size == 2 && m.stride == 2:
-		m.forward22(p.y, p.x, p0, p1)
 	default:
 		m.forwardPlanes(p.y, p.x, p0, p1)
 	}
@@ -222,74 +234,6 @@ func (m *MaxPool2D) forwardPlanes(y, x []float32, p0, p1 int) {
 			}
 		}
 	}
-}
-
-// forward22 is forwardPlanes for 2×2 windows with stride 2. It finds the
-// maximum of a window a b / c d and its position as the general loop does
-// (the first maximum in window order, or the last NaN), but as a tournament:
-// the maximum of a and b, that of c and d, then that of the two, each choice
-// a comparison turned into a mask that selects bit patterns, so that nothing
-// branches on the data. Windows with a NaN (seen as a NaN sum, which +Inf and
-// −Inf also give) take a branch of their own, never taken in practice.
-func (m *MaxPool2D) forward22(y, x []float32, p0, p1 int) {
-	h, w, oh, ow := m.h, m.w, m.oh, m.ow
-	o := p0 * oh * ow
-	for plane := p0; plane < p1; plane++ {
-		xp := x[plane*h*w : (plane+1)*h*w]
-		for oy := 0; oy < oh; oy++ {
-			r0 := xp[2*oy*w : 2*oy*w+2*ow]
-			r1 := xp[(2*oy+1)*w : (2*oy+1)*w+2*ow]
-			r1 = r1[:len(r0)]
-			base := int32(2 * oy * w) // index in the plane of the row pair's first element
-			yr, ar := y[o:o+ow], m.arg[o:o+ow]
-			for i := 0; i+1 < len(r0); i += 2 {
-				a, b, c, d := r0[i], r0[i+1], r1[i], r1[i+1]
-				if s := a + b + c + d; s != s {
-					// A NaN (or +Inf and −Inf): the general rule.
-					v, k := poolScan4(a, b, c, d)
-					yr[i>>1], ar[i>>1] = v, base+int32(int(k>>1)*w+i+int(k&1))
-					continue
-				}
-				// A tournament: the first maximum of each row's pair, then
-				// of the two (a later element wins only if larger). k is
-				// the position in the window, 2·ki + kj.
-				ab, bb := math.Float32bits(a), math.Float32bits(b)
-				cb, db := math.Float32bits(c), math.Float32bits(d)
-				// sel is all ones where the later element wins.
-				sel := -poolB2U(b > a)
-				t, kt := ab^(ab^bb)&sel, 1&sel
-				sel = -poolB2U(d > c)
-				u, ku := cb^(cb^db)&sel, 2+1&sel
-				sel = -poolB2U(math.Float32frombits(u) > math.Float32frombits(t))
-				k := int(kt ^ (kt^ku)&sel)
-				yr[i>>1], ar[i>>1] = math.Float32frombits(t^(t^u)&sel), base+int32(k>>1*w+i+k&1)
-			}
-			o += ow
-		}
-	}
-}
-
-// poolScan4 returns the maximum of a, b, c, d and its position by the
-// general loop's rule: scanning in order, an element wins if it is larger
-// than the winner so far or NaN.
-func poolScan4(a, b, c, d float32) (float32, uint32) {
-	best, k := a, uint32(0)
-	for i, v := range [3]float32{b, c, d} {
-		if v > best || v != v {
-			best, k = v, uint32(i+1)
-		}
-	}
-	return best, k
-}
-
-// poolB2U returns 1 for true and 0 for false; the compiler makes it a
-// SETcc instruction, not a branch.
-func poolB2U(b bool) uint32 {
-	var u uint32
-	if b {
-		u = 1
-	}
-	return u
 }
 
 // Params returns nil: pooling has no parameters.

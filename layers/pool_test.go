@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -215,5 +216,136 @@ func TestPoolZeroAllocs(t *testing.T) {
 			l.Backward(dy)
 		})
 		require.Zero(t, allocs, "%s", l.Spec())
+	}
+}
+
+// poolTestPaths returns the settings of layers.SetPoolAVX2 this machine
+// can test: the portable loops, and the AVX2 ones where available.
+func poolTestPaths() []bool {
+	if layers.PoolAVX2Available {
+		return []bool{false, true}
+	}
+	return []bool{false}
+}
+
+// poolTestSpecial returns n values of which about half are drawn from
+// ±0, ±1, ±Inf and NaNs of either sign and two payloads (so that windows
+// hold ties, −0 next to +0, several NaNs, +Inf next to −Inf), the rest
+// small integers (more ties).
+func poolTestSpecial(rng *rand.Rand, n int) []float32 {
+	special := []float32{
+		0, float32(math.Copysign(0, -1)), 1, -1,
+		float32(math.Inf(1)), float32(math.Inf(-1)),
+		math.Float32frombits(0x7fc00000), math.Float32frombits(0xffc00001),
+		math.Float32frombits(0x7fc12345), -math.MaxFloat32,
+	}
+	xs := make([]float32, n)
+	for i := range xs {
+		if rng.IntN(2) == 0 {
+			xs[i] = special[rng.IntN(len(special))]
+		} else {
+			xs[i] = float32(rng.IntN(7) - 3)
+		}
+	}
+	return xs
+}
+
+// TestMaxPool2D2x2MatchesGeneralRule checks the loops of 2×2 windows with
+// stride 2, portable and AVX2, bit for bit against the general rule
+// (scanning a window in row-major order, an element wins if it is larger
+// than the winner so far or NaN) on random shapes: odd heights and widths
+// (a row and a column no window reaches), planes one window wide, rows of
+// fewer and more than 8 windows (the AVX2 loop's group) and not multiples
+// of 8, several planes and samples; and on values full of NaNs, ±Inf, ±0
+// and ties. Backward must route dY to the winner (checked with distinct
+// gradients) and give the bits that clearing dX and adding dY there give
+// (checked with special gradients: +0 where dY is −0).
+func TestMaxPool2D2x2MatchesGeneralRule(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
+	for _, avx := range poolTestPaths() {
+		t.Run(fmt.Sprintf("avx2=%v", avx), func(t *testing.T) {
+			defer layers.SetPoolAVX2(layers.SetPoolAVX2(avx))
+			rng := rand.New(rand.NewPCG(41, 42))
+			for trial := range 200 {
+				tc := poolTestCase{n: 1 + rng.IntN(3), c: 1 + rng.IntN(4), h: 2 + rng.IntN(12), w: 2 + rng.IntN(40), size: 2, s: 2}
+				switch trial {
+				case 0: // blocks of planes shared with the helper goroutine
+					tc = poolTestCase{n: 64, c: 8, h: 25, w: 33, size: 2, s: 2}
+				case 1:
+					tc = poolTestCase{n: 2, c: 3, h: 24, w: 24, size: 2, s: 2}
+				}
+				poolTest2x2Case(t, rng, tc)
+			}
+		})
+	}
+}
+
+func poolTest2x2Case(t *testing.T, rng *rand.Rand, tc poolTestCase) {
+	pool := layers.NewMaxPool2D(2, 2)
+	_, err := pool.Build(nn.Shape{tc.c, tc.h, tc.w}, nil)
+	require.NoError(t, err)
+	x := nn.FromSlice(poolTestSpecial(rng, tc.n*tc.c*tc.h*tc.w), tc.n, tc.c, tc.h, tc.w)
+	xs := x.Float32s()
+	oh, ow := tc.h/2, tc.w/2
+	var want []float32
+	var arg []int
+	for plane := range tc.n * tc.c {
+		for oy := range oh {
+			for ox := range ow {
+				top := plane*tc.h*tc.w + 2*oy*tc.w + 2*ox
+				best, bi := xs[top], top
+				for _, i := range []int{top + 1, top + tc.w, top + tc.w + 1} {
+					if v := xs[i]; v > best || v != v {
+						best, bi = v, i
+					}
+				}
+				want, arg = append(want, best), append(arg, bi)
+			}
+		}
+	}
+	y := pool.Forward(x, true)
+	require.Equal(t, []int{tc.n, tc.c, oh, ow}, []int(y.Shape()), "%v", tc)
+	require.Equal(t, bitsOf(want), bitsOf(y.Float32s()), "%v", tc)
+
+	// Distinct gradients 1, 2, … show which input each window chose.
+	dys := make([]float32, len(want))
+	for i := range dys {
+		dys[i] = float32(i + 1)
+	}
+	wantDx := make([]float32, len(xs))
+	for i, j := range arg {
+		wantDx[j] = dys[i]
+	}
+	dx := pool.Backward(nn.FromSlice(dys, y.Shape()...))
+	require.Equal(t, bitsOf(wantDx), bitsOf(dx.Float32s()), "%v", tc)
+
+	// Special gradients, in an inference-mode pass.
+	pool.Forward(x, false)
+	dys = poolTestSpecial(rng, len(want))
+	clear(wantDx)
+	for i, j := range arg {
+		wantDx[j] += dys[i]
+	}
+	dx = pool.Backward(nn.FromSlice(dys, y.Shape()...))
+	require.Equal(t, bitsOf(wantDx), bitsOf(dx.Float32s()), "%v", tc)
+}
+
+// TestMaxPool2D2x2ZeroAllocs checks that warmed-up passes of 2×2 pooling
+// allocate nothing, on both loops, with rows of more than 8 windows.
+func TestMaxPool2D2x2ZeroAllocs(t *testing.T) {
+	rng := rand.New(rand.NewPCG(43, 44))
+	x := convTestRand(rng, 8, 4, 24, 21)
+	for _, avx := range poolTestPaths() {
+		defer layers.SetPoolAVX2(layers.SetPoolAVX2(avx))
+		pool := layers.NewMaxPool2D(2, 2)
+		_, err := pool.Build(nn.Shape{4, 24, 21}, rng)
+		require.NoError(t, err)
+		dy := convTestRand(rng, pool.Forward(x, true).Shape()...)
+		pool.Backward(dy)
+		allocs := testing.AllocsPerRun(5, func() {
+			pool.Forward(x, true)
+			pool.Backward(dy)
+		})
+		require.Zero(t, allocs, "avx2=%v", avx)
 	}
 }

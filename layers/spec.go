@@ -53,7 +53,15 @@ func FromSpec(spec nn.Spec) (nn.Layer, error) {
 		if v[0]*v[1]*v[2]*v[2] > maxSpecSize*4 {
 			return nil, fmt.Errorf("layers: %s: kernel weights exceed %d", spec, maxSpecSize*4)
 		}
-		return NewConv2D(v[0], v[1], v[2], Stride(v[3]), Padding(v[4])), nil
+		conv := NewConv2D(v[0], v[1], v[2], Stride(v[3]), Padding(v[4]))
+		switch r, ok := spec.Attrs["relu"]; {
+		case !ok || r == 0:
+		case r == 1:
+			conv.relu = true
+		default:
+			return nil, fmt.Errorf("layers: %s: attribute \"relu\" = %g, want 0 or 1", spec, r)
+		}
+		return conv, nil
 	case "MaxPool2D", "AvgPool2D":
 		v, err := ints("size", "stride")
 		if err != nil {

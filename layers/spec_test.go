@@ -21,6 +21,7 @@ func TestFromSpecRoundTrip(t *testing.T) {
 	for _, l := range []nn.Layer{
 		layers.NewDense(7, 3),
 		layers.NewConv2D(3, 8, 5, layers.Stride(2), layers.Padding(1)),
+		layers.NewConv2D(3, 8, 3, layers.WithReLU()),
 		layers.NewMaxPool2D(2, 2),
 		layers.NewAvgPool2D(3, 1),
 		bn,
@@ -51,6 +52,7 @@ func TestFromSpecErrors(t *testing.T) {
 		{nn.Spec{Kind: "Dense", Attrs: map[string]float64{"in": 3}}, `"out" missing`},
 		{nn.Spec{Kind: "Dense", Attrs: map[string]float64{"in": 3, "out": 2.5}}, `"out" missing or not a non-negative integer`},
 		{nn.Spec{Kind: "Dropout"}, `"rate" missing`},
+		{nn.Spec{Kind: "Conv2D", Attrs: map[string]float64{"in": 1, "out": 2, "kernel": 3, "stride": 1, "pad": 0, "relu": 2}}, `"relu" = 2, want 0 or 1`},
 		{nn.Spec{Kind: "Dense", Attrs: map[string]float64{"in": 1 << 31, "out": 2}}, `exceeds`},
 		{nn.Spec{Kind: "Dense", Attrs: map[string]float64{"in": 1 << 20, "out": 1 << 20}}, `weights exceed`},
 		{nn.Spec{Kind: "EmbeddingBag", Attrs: map[string]float64{"vocab": 10, "dim": 2, "mode": 2}}, `mode 2, want 0 (sum) or 1 (mean)`},

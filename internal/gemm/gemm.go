@@ -34,6 +34,18 @@ var blockedMin = 256
 // Sgemm panics if a dimension is negative, a leading dimension is smaller
 // than its matrix's row length, or a slice is too short for its dimensions.
 func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, true)
+}
+
+// SgemmSerial is [Sgemm] computed on the calling goroutine alone, whatever
+// the size of the product: for callers that already keep every core busy
+// with products of their own (Conv2D runs one sample per goroutine). It
+// gives the same bits as Sgemm.
+func SgemmSerial(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, false)
+}
+
+func sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, parallel bool) {
 	if m < 0 || n < 0 || k < 0 {
 		panic(fmt.Sprintf("gemm: negative dimension m=%d n=%d k=%d", m, n, k))
 	}
@@ -57,7 +69,7 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 		return
 	}
 	if useKernel && m*n*k >= blockedMin {
-		sgemmBlocked(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		sgemmBlocked(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, parallel)
 		return
 	}
 	scale(m, n, beta, c, ldc)

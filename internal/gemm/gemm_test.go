@@ -163,6 +163,31 @@ func TestSgemmLarge(t *testing.T) {
 	}
 }
 
+// TestSgemmSerialSameBits checks that SgemmSerial gives Sgemm's results bit
+// for bit (Sgemm itself is checked against the reference above), on shapes
+// large enough for Sgemm to split them between goroutines, and small ones.
+func TestSgemmSerialSameBits(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	for _, tr := range transposes {
+		for i, s := range [][3]int{{130, 131, 129}, {64, 624, 289}, {289, 64, 624}, {7, 5, 3}} {
+			m, n, k := s[0], s[1], s[2]
+			beta := []float32{0, 1, 0.5}[i%3]
+			ar, ac, br, bc := m, k, k, n
+			if tr.ta {
+				ar, ac = k, m
+			}
+			if tr.tb {
+				br, bc = n, k
+			}
+			a, b, c := newMatrix(rng, ar, ac, 0), newMatrix(rng, br, bc, 2), newMatrix(rng, m, n, 1)
+			c2 := append([]float32(nil), c.data...)
+			gemm.Sgemm(tr.ta, tr.tb, m, n, k, 0.75, a.data, a.ld, b.data, b.ld, beta, c.data, c.ld)
+			gemm.SgemmSerial(tr.ta, tr.tb, m, n, k, 0.75, a.data, a.ld, b.data, b.ld, beta, c2, c.ld)
+			require.Equal(t, c.data, c2, "%s %v beta %g", tr.name, s, beta)
+		}
+	}
+}
+
 // TestSgemmAccumulates checks that beta = 1 adds the product to C, as
 // gradient accumulation does: two calls give C₀ + 2·A·B.
 func TestSgemmAccumulates(t *testing.T) {

@@ -143,10 +143,10 @@ func poll(d time.Duration) (request, bool) {
 }
 
 // sgemmBlocked computes C = alpha·op(A)·op(B) + beta·C with the packed
-// micro-kernel path, on several cores when the product is large enough.
-// The split does not change the order of any sum, so results are the same
-// bit for bit however many goroutines take part.
-func sgemmBlocked(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+// micro-kernel path, on several cores when parallel is set and the product
+// is large enough. The split does not change the order of any sum, so
+// results are the same bit for bit however many goroutines take part.
+func sgemmBlocked(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, parallel bool) {
 	w := getWorkspace()
 	defer putWorkspace(w)
 	j := &w.job
@@ -157,7 +157,7 @@ func sgemmBlocked(transA, transB bool, m, n, k int, alpha float32, a []float32, 
 	defer func() { j.a, j.b, j.c = nil, nil, nil }() // retain nothing of the caller's
 
 	nt := 1
-	if m*n*k >= parallelMin {
+	if parallel && m*n*k >= parallelMin {
 		nt = min(runtime.GOMAXPROCS(0), maxThreads, m*n*k/parallelMin, 256)
 		if nt > 1 {
 			startWorkers.Do(func() {
