@@ -277,24 +277,26 @@ func (c *Conv2D) backward(dy *tensor.Dense, wantDX bool) *tensor.Dense {
 	blocks := c.blocks(n)
 	c.dwb = convGrow(c.dwb, blocks*c.out*(c.ckk+1))
 	c.run()
-	// Add the blocks' [dW | db] in block order.
+	// Sum the blocks' [dW | db] in block order into the first block's, then
+	// add that to the gradients.
 	dw, db, kk1 := c.wp.GradData(), c.bp.GradData(), c.ckk+1
-	for b := range blocks {
-		part := c.dwb[b*c.out*kk1 : (b+1)*c.out*kk1]
-		if c.dwT { // part is [dW | db]ᵀ, [C·k·k + 1, F]
-			for r := range c.ckk {
-				for f, v := range part[r*c.out : (r+1)*c.out] {
-					dw[f*c.ckk+r] += v
-				}
+	sum := c.dwb[:c.out*kk1]
+	for b := 1; b < blocks; b++ {
+		vec.Add(sum, c.dwb[b*c.out*kk1:(b+1)*c.out*kk1])
+	}
+	if c.dwT { // sum is [dW | db]ᵀ, [C·k·k + 1, F]
+		for r := range c.ckk {
+			for f, v := range sum[r*c.out : (r+1)*c.out] {
+				dw[f*c.ckk+r] += v
 			}
-			convAdd(db, part[c.ckk*c.out:])
-			continue
 		}
-		for f := range db {
-			row := part[f*kk1 : (f+1)*kk1]
-			convAdd(dw[f*c.ckk:(f+1)*c.ckk], row[:c.ckk])
-			db[f] += row[c.ckk]
-		}
+		vec.Add(db, sum[c.ckk*c.out:])
+		return dx
+	}
+	for f := range db {
+		row := sum[f*kk1 : (f+1)*kk1]
+		vec.Add(dw[f*c.ckk:(f+1)*c.ckk], row[:c.ckk])
+		db[f] += row[c.ckk]
 	}
 	return dx
 }
@@ -548,7 +550,7 @@ func (c *Conv2D) col2imWide(dxp, dcols []float32) {
 						copy(dst, src)
 						clear(dst[lw:])
 					} else {
-						convAdd(dst[kj:], src)
+						vec.Add(dst[kj:], src)
 					}
 				}
 			}
@@ -647,7 +649,7 @@ func (c *Conv2D) col2im(dx, dcols []float32) {
 					}
 					src := row[oy*ow+lo : oy*ow+hi]
 					if s == 1 {
-						convAdd(dxc[iy*w+lo+kj-p:], src)
+						vec.Add(dxc[iy*w+lo+kj-p:], src)
 					} else {
 						ix := iy*w + lo*s + kj - p
 						for _, v := range src {
@@ -671,20 +673,15 @@ func convFold3(d, a, b, e []float32, assign bool) {
 	t0, t1 := b[n-1]+e[n-2], e[n-1] // u = n, n + 1
 	aa, bb, ee, dd := a[2:], b[1:n-1], e[:n-2], d[2:n]
 	bb, ee, dd = bb[:len(aa)], ee[:len(aa)], dd[:len(aa)]
+	vec.Sum3(dd, aa, bb, ee, !assign)
 	if assign {
 		d[0], d[1], d[n], d[n+1] = h0, h1, t0, t1
-		for i, v := range aa {
-			dd[i] = v + bb[i] + ee[i]
-		}
 		return
 	}
 	d[0] += h0
 	d[1] += h1
 	d[n] += t0
 	d[n+1] += t1
-	for i, v := range aa {
-		dd[i] += v + bb[i] + ee[i]
-	}
 }
 
 // convFold5 is convFold3 for five rows: d[u], u < n + 4, gets
@@ -714,23 +711,6 @@ func convFold5(d, a, b, e, f, g []float32, assign bool) {
 	}
 	for i, v := range aa {
 		dd[i] += v + bb[i] + ee[i] + ff[i] + gg[i]
-	}
-}
-
-// convAdd computes dst[i] += src[i] for every i < len(src).
-func convAdd(dst, src []float32) {
-	dst = dst[:len(src)]
-	i := 0
-	for ; i+4 <= len(src); i += 4 {
-		s := src[i : i+4 : i+4]
-		d := dst[i : i+4 : i+4]
-		d[0] += s[0]
-		d[1] += s[1]
-		d[2] += s[2]
-		d[3] += s[3]
-	}
-	for ; i < len(src); i++ {
-		dst[i] += src[i]
 	}
 }
 

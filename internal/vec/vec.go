@@ -51,3 +51,36 @@ func reluPass(g, y float32) float32 {
 	mask := uint32(int32(u|-u) >> 31)
 	return math.Float32frombits(math.Float32bits(g) & mask)
 }
+
+// Add sets dst[i] += src[i] for every i < len(src); dst must hold at least
+// len(src) values.
+func Add(dst, src []float32) {
+	dst = dst[:len(src)]
+	n := 0
+	if useAVX2 && len(src) >= 8 {
+		n = len(src) &^ 7
+		addAVX2(&dst[0], &src[0], n)
+	}
+	for i := n; i < len(src); i++ {
+		dst[i] += src[i]
+	}
+}
+
+// Sum3 sets dst[i] = (a[i] + b[i]) + c[i] for every i < len(a), or adds that
+// sum to dst[i] if acc is set, rounding after each addition in that order.
+// dst, b and c must hold at least len(a) values.
+func Sum3(dst, a, b, c []float32, acc bool) {
+	dst, b, c = dst[:len(a)], b[:len(a)], c[:len(a)]
+	n := 0
+	if useAVX2 && len(a) >= 8 {
+		n = len(a) &^ 7
+		sum3AVX2(&dst[0], &a[0], &b[0], &c[0], n, acc)
+	}
+	for i := n; i < len(a); i++ {
+		if acc {
+			dst[i] += a[i] + b[i] + c[i]
+		} else {
+			dst[i] = a[i] + b[i] + c[i]
+		}
+	}
+}

@@ -16,3 +16,9 @@ func reluAVX2(dst, src *float32, n int)
 
 //go:noescape
 func reluGradAVX2(dst, grad, y *float32, n int)
+
+//go:noescape
+func addAVX2(dst, src *float32, n int)
+
+//go:noescape
+func sum3AVX2(dst, a, b, c *float32, n int, acc bool)

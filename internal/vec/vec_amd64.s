@@ -52,3 +52,60 @@ relugrad:
 	JLT      relugrad
 	VZEROUPPER
 	RET
+
+// func addAVX2(dst, src *float32, n int)
+// dst[i] += src[i].
+TEXT ·addAVX2(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+	SHLQ $2, CX
+	XORQ DX, DX
+
+add:
+	VMOVUPS (DI)(DX*1), Y0
+	VADDPS  (SI)(DX*1), Y0, Y0
+	VMOVUPS Y0, (DI)(DX*1)
+	ADDQ    $32, DX
+	CMPQ    DX, CX
+	JLT     add
+	VZEROUPPER
+	RET
+
+// func sum3AVX2(dst, a, b, c *float32, n int, acc bool)
+// dst[i] = (a[i] + b[i]) + c[i], or dst[i] += that when acc is set.
+TEXT ·sum3AVX2(SB), NOSPLIT, $0-41
+	MOVQ   dst+0(FP), DI
+	MOVQ   a+8(FP), SI
+	MOVQ   b+16(FP), R8
+	MOVQ   c+24(FP), R9
+	MOVQ   n+32(FP), CX
+	MOVBLZX acc+40(FP), AX
+	SHLQ   $2, CX
+	XORQ   DX, DX
+	TESTQ  AX, AX
+	JNZ    sum3acc
+
+sum3set:
+	VMOVUPS (SI)(DX*1), Y0
+	VADDPS  (R8)(DX*1), Y0, Y0 // a + b
+	VADDPS  (R9)(DX*1), Y0, Y0 // (a + b) + c
+	VMOVUPS Y0, (DI)(DX*1)
+	ADDQ    $32, DX
+	CMPQ    DX, CX
+	JLT     sum3set
+	VZEROUPPER
+	RET
+
+sum3acc:
+	VMOVUPS (SI)(DX*1), Y0
+	VADDPS  (R8)(DX*1), Y0, Y0 // a + b
+	VADDPS  (R9)(DX*1), Y0, Y0 // (a + b) + c
+	VMOVUPS (DI)(DX*1), Y1
+	VADDPS  Y0, Y1, Y0         // dst + ((a + b) + c)
+	VMOVUPS Y0, (DI)(DX*1)
+	ADDQ    $32, DX
+	CMPQ    DX, CX
+	JLT     sum3acc
+	VZEROUPPER
+	RET
