@@ -80,10 +80,13 @@ type Conv2D struct {
 	hq, wq                  int  // padded input height and width, H + 2p and W + 2p
 	cw                      int  // columns of cols: OH·(W + 2p) when wide, else OH·OW
 	dwT                     bool // compute [dW | db]ᵀ = cols · dYᵀ, the better shape for gemm
+	wino                    bool // Forward by Winograd's F(2×2, 3×3) (see winograd.go)
+	th, tw, ph, pw          int  // wino: tiles per column and row; padded plane height and width
 
 	x, yt *tensor.Dense // input (aliases the caller's tensor) and output of the last Forward
 	y, dx nn.Buffer
 	wb    []float32                    // [F, C·k·k + 1] = [W | b], for Forward
+	u     []float32                    // wino: [16][F, C], the transformed filters, for Forward
 	dwb   []float32                    // per block, Σ dY_n · cols_nᵀ = [dW | db] ([F, C·k·k + 1]), or its transpose if dwT
 	slots [blockGoroutines]convScratch // per-goroutine scratch
 	args  convArgs
@@ -99,6 +102,9 @@ type convScratch struct {
 	gw    []float32 // wide or ReLU: [F, cw], dY_n (⊙ [Y_n > 0] with ReLU), at the padded width with 0 in the extra columns if wide
 	xpad  []float32 // wide with padding: [C, H + 2p, W + 2p], X_n padded with zeros
 	dxpad []float32 // wide with padding: [C, H + 2p, W + 2p], its gradient
+	wpad  []float32 // wino: [C, ph, pw], X_n in zero-padded planes
+	v     []float32 // wino: [16][C, T], the transformed input tiles
+	m     []float32 // wino: [16][F, T], their products with the filters
 }
 
 // ConvOption configures a [Conv2D] built by [NewConv2D].
@@ -212,7 +218,11 @@ func (c *Conv2D) Build(in nn.Shape, rng *rand.Rand) (nn.Shape, error) {
 	// transpose, whichever wastes less of the tiles at the edges.
 	kk1 := c.ckk + 1
 	c.dwT = convTiles(kk1, c.out) < convTiles(c.out, kk1)
-	c.wb, c.dwb, c.slots = nil, nil, [blockGoroutines]convScratch{}
+	c.wino = c.winoUse()
+	if c.wino {
+		c.winoGeom()
+	}
+	c.wb, c.u, c.dwb, c.slots = nil, nil, nil, [blockGoroutines]convScratch{}
 	return append(nn.Shape(nil), c.outShape...), nil
 }
 
@@ -229,12 +239,16 @@ func (c *Conv2D) Forward(x *tensor.Dense, train bool) *tensor.Dense {
 	n := nn.CheckInput(c.name, x, c.inShape)
 	c.shape = nn.BatchShape(c.shape, n, c.outShape)
 	y := c.y.Get(c.shape...)
-	// [W | b]: W's rows with the bias appended.
-	c.wb = convGrow(c.wb, c.out*(c.ckk+1))
-	wd, bd := c.wp.Data(), c.bp.Data()
-	for f, bv := range bd {
-		copy(c.wb[f*(c.ckk+1):], wd[f*c.ckk:(f+1)*c.ckk])
-		c.wb[f*(c.ckk+1)+c.ckk] = bv
+	if c.wino {
+		c.winoFilters()
+	} else {
+		// [W | b]: W's rows with the bias appended.
+		c.wb = convGrow(c.wb, c.out*(c.ckk+1))
+		wd, bd := c.wp.Data(), c.bp.Data()
+		for f, bv := range bd {
+			copy(c.wb[f*(c.ckk+1):], wd[f*c.ckk:(f+1)*c.ckk])
+			c.wb[f*(c.ckk+1)+c.ckk] = bv
+		}
 	}
 	c.args = convArgs{forward: true, n: n, x: x.Float32s(), y: y.Float32s()}
 	c.run()
@@ -327,7 +341,7 @@ func (c *Conv2D) run() {
 		// Size the helper's scratch now, in the first pass, rather than in
 		// whichever later pass it first takes a block in.
 		for i := range c.slots {
-			c.scratch(&c.slots[i], c.args.dx != nil)
+			c.scratch(&c.slots[i], c.args.forward, c.args.dx != nil)
 		}
 	}
 	runBlocks(&c.job, c, blocks)
@@ -337,7 +351,7 @@ func (c *Conv2D) run() {
 // [b·N/blocks, (b+1)·N/blocks), with the scratch of slot (see runBlocks).
 func (c *Conv2D) workBlock(slot, b, blocks int) {
 	j, s := &c.args, &c.slots[slot]
-	c.scratch(s, j.dx != nil)
+	c.scratch(s, j.forward, j.dx != nil)
 	chw, fohw, kk1, cw := c.in*c.h*c.w, c.out*c.ohw, c.ckk+1, c.cw
 	lo, hi := b*j.n/blocks, (b+1)*j.n/blocks
 	var dwb []float32
@@ -346,6 +360,10 @@ func (c *Conv2D) workBlock(slot, b, blocks int) {
 	}
 	wd := c.wp.Data()
 	for i := lo; i < hi; i++ {
+		if j.forward && c.wino {
+			c.winoForward(s, j.x[i*chw:(i+1)*chw], j.y[i*fohw:(i+1)*fohw])
+			continue
+		}
 		c.unroll(s, j.x[i*chw:(i+1)*chw])
 		if j.forward {
 			// Y_i = [W | b] · cols_i
@@ -390,8 +408,18 @@ func (c *Conv2D) workBlock(slot, b, blocks int) {
 	}
 }
 
-// scratch sizes the scratch of one goroutine, allocating only on first use.
-func (c *Conv2D) scratch(s *convScratch, wantDX bool) {
+// scratch sizes the scratch of one goroutine for a forward or a backward
+// pass, allocating only on first use.
+func (c *Conv2D) scratch(s *convScratch, forward, wantDX bool) {
+	if forward && c.wino {
+		if s.wpad == nil {
+			t := c.th * c.tw
+			s.wpad = make([]float32, c.in*c.ph*c.pw) // borders stay 0
+			s.v = make([]float32, 16*(c.in*t+winoSkew))
+			s.m = make([]float32, 16*(c.out*t+winoSkew))
+		}
+		return
+	}
 	if s.cols == nil {
 		// The last row is all 1 and the columns past the data of each row
 		// of a wide unrolling are 0; unroll writes neither.

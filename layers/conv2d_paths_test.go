@@ -7,13 +7,17 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/descent-ml/descent/layers"
 )
 
 // convPathCases reach every path of Conv2D: unrolled at the padded width
 // (stride 1 with fewer filters than C·k·k), with and without padding; the
 // plain unrolling for stride 1 with many filters, with and without padding,
-// and for strides 2 and 3; batches of 1, of fewer samples than blocks, and of
-// more, in uneven blocks; and the MNIST layers' own shapes at small batches.
+// and for strides 2 and 3; the Winograd forward pass (3×3 kernels, stride 1,
+// at least 8 channels and filters) on even, odd and tiny outputs; batches of
+// 1, of fewer samples than blocks, and of more, in uneven blocks; and the
+// MNIST layers' own shapes at small batches.
 var convPathCases = []convTestCase{
 	{n: 1, c: 1, h: 5, w: 5, f: 1, k: 3, s: 1, p: 0},     // wide
 	{n: 3, c: 2, h: 7, w: 6, f: 3, k: 3, s: 1, p: 1},     // wide, padded
@@ -26,7 +30,11 @@ var convPathCases = []convTestCase{
 	{n: 4, c: 1, h: 28, w: 28, f: 6, k: 5, s: 1, p: 2},   // LeNet conv1
 	{n: 3, c: 6, h: 14, w: 14, f: 16, k: 5, s: 1, p: 0},  // LeNet conv2
 	{n: 3, c: 1, h: 28, w: 28, f: 32, k: 3, s: 1, p: 0},  // conv net conv1
-	{n: 2, c: 32, h: 26, w: 26, f: 64, k: 3, s: 1, p: 0}, // conv net conv2
+	{n: 2, c: 32, h: 26, w: 26, f: 64, k: 3, s: 1, p: 0}, // conv net conv2 (Winograd)
+	{n: 3, c: 8, h: 7, w: 9, f: 8, k: 3, s: 1, p: 1},     // Winograd, padded, odd output (7×9)
+	{n: 2, c: 9, h: 5, w: 4, f: 10, k: 3, s: 1, p: 0},    // Winograd, 3×2 output
+	{n: 17, c: 8, h: 3, w: 3, f: 8, k: 3, s: 1, p: 0},    // Winograd, one output pixel, uneven blocks
+	{n: 2, c: 8, h: 21, w: 19, f: 9, k: 3, s: 1, p: 1},   // Winograd, rows of 10 tiles (8 at a time, overlapping), odd output (21×19)
 }
 
 // convTestNaiveBackward is the direct loop for the gradients, in float64:
@@ -212,4 +220,54 @@ func TestConv2DLargeBatchMemory(t *testing.T) {
 	out := 4 * y.Shape().TotalSize()
 	cols := 4 * tc.n * tc.c * tc.k * tc.k * tc.h * tc.w // what unrolling the whole batch would take
 	require.Less(t, int(after.TotalAlloc-before.TotalAlloc), out+cols/10, "output %d bytes", out)
+}
+
+// TestConv2DWinogradPath checks which layers take the Winograd forward pass:
+// 3×3 kernels with stride 1 and at least 8 input channels and filters.
+func TestConv2DWinogradPath(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 3))
+	for _, tc := range []struct {
+		convTestCase
+		want bool
+	}{
+		{convTestCase{n: 1, c: 32, h: 26, w: 26, f: 64, k: 3, s: 1, p: 0}, true},
+		{convTestCase{n: 1, c: 8, h: 7, w: 9, f: 8, k: 3, s: 1, p: 1}, true},
+		{convTestCase{n: 1, c: 7, h: 7, w: 9, f: 8, k: 3, s: 1, p: 1}, false},
+		{convTestCase{n: 1, c: 8, h: 7, w: 9, f: 7, k: 3, s: 1, p: 1}, false},
+		{convTestCase{n: 1, c: 8, h: 7, w: 9, f: 8, k: 3, s: 2, p: 1}, false},
+		{convTestCase{n: 1, c: 8, h: 7, w: 9, f: 8, k: 5, s: 1, p: 1}, false},
+		{convTestCase{n: 1, c: 1, h: 28, w: 28, f: 32, k: 3, s: 1, p: 0}, false},
+	} {
+		require.Equal(t, tc.want, layers.ConvWinograd(convTestBuild(t, tc.convTestCase, rng)), tc.String())
+	}
+}
+
+// TestConv2DWinogradAVX2SameBits checks that the assembly loops of the
+// Winograd transforms give the Go loops' results bit for bit, on outputs
+// with rows of 8 tiles and more (the assembly's), fewer, and odd sizes.
+// (Where the build or the CPU has no AVX2 loops, both runs take the Go
+// loops.)
+func TestConv2DWinogradAVX2SameBits(t *testing.T) {
+	defer layers.SetWinogradAVX2(layers.SetWinogradAVX2(true))
+	for _, tc := range []convTestCase{
+		{n: 2, c: 32, h: 26, w: 26, f: 64, k: 3, s: 1, p: 0},
+		{n: 2, c: 8, h: 21, w: 19, f: 9, k: 3, s: 1, p: 1},
+		{n: 3, c: 9, h: 36, w: 37, f: 8, k: 3, s: 1, p: 0},
+		{n: 2, c: 8, h: 7, w: 9, f: 8, k: 3, s: 1, p: 1},
+	} {
+		t.Run(tc.String(), func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(uint64(tc.h), uint64(tc.w)))
+			conv := convTestBuild(t, tc, rng)
+			require.True(t, layers.ConvWinograd(conv))
+			x := convTestRand(rng, tc.n, tc.c, tc.h, tc.w)
+			layers.SetWinogradAVX2(true)
+			asm := append([]float32(nil), conv.Forward(x, true).Float32s()...)
+			layers.SetWinogradAVX2(false)
+			goLoops := conv.Forward(x, true).Float32s()
+			require.Equal(t, len(goLoops), len(asm))
+			for i := range asm {
+				require.Equal(t, math.Float32bits(goLoops[i]), math.Float32bits(asm[i]), "output %d: Go %v, assembly %v", i, goLoops[i], asm[i])
+			}
+		})
+	}
 }
