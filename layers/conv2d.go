@@ -45,6 +45,13 @@ var (
 // ones, paid for by a product k − 1 columns per row wider and a copy of Y_n
 // out of it.
 //
+// The forward pass of a 3×3 convolution with stride 1 and at least
+// winoMinChannels (8) input channels and filters, such as the conv net's
+// second layer, is computed by Winograd's F(2×2, 3×3) instead (see
+// winograd.go): 16 multiplications per 2×2 outputs where im2col makes 36,
+// the same result up to float32 rounding. The backward pass always goes
+// through im2col.
+//
 // The batch is cut into up to convBlocks blocks of samples that the calling
 // goroutine and a helper goroutine (started on first use when GOMAXPROCS > 1,
 // asleep when idle) share, each block accumulating its own share of the
@@ -74,19 +81,17 @@ type Conv2D struct {
 	name                    string // "Conv2D(1→32, 3×3)", for messages
 	inShape, outShape       nn.Shape
 	wp, bp                  *nn.Param
-	ckk, ohw                int  // C·k·k and OH·OW
-	relu                    bool // apply ReLU to the output (WithReLU)
-	wide                    bool // unroll at the padded width (see im2colWide)
-	hq, wq                  int  // padded input height and width, H + 2p and W + 2p
-	cw                      int  // columns of cols: OH·(W + 2p) when wide, else OH·OW
-	dwT                     bool // compute [dW | db]ᵀ = cols · dYᵀ, the better shape for gemm
-	wino                    bool // Forward by Winograd's F(2×2, 3×3) (see winograd.go)
-	th, tw, ph, pw          int  // wino: tiles per column and row; padded plane height and width
+	ckk, ohw                int       // C·k·k and OH·OW
+	relu                    bool      // apply ReLU to the output (WithReLU)
+	wide                    bool      // unroll at the padded width (see im2colWide)
+	hq, wq                  int       // padded input height and width, H + 2p and W + 2p
+	cw                      int       // columns of cols: OH·(W + 2p) when wide, else OH·OW
+	dwT                     bool      // compute [dW | db]ᵀ = cols · dYᵀ, the better shape for gemm
+	wf                      *winoConv // Winograd's F(2×2, 3×3) for Forward, or nil (see winograd.go)
 
 	x, yt *tensor.Dense // input (aliases the caller's tensor) and output of the last Forward
 	y, dx nn.Buffer
 	wb    []float32                    // [F, C·k·k + 1] = [W | b], for Forward
-	u     []float32                    // wino: [16][F, C], the transformed filters, for Forward
 	dwb   []float32                    // per block, Σ dY_n · cols_nᵀ = [dW | db] ([F, C·k·k + 1]), or its transpose if dwT
 	slots [blockGoroutines]convScratch // per-goroutine scratch
 	args  convArgs
@@ -96,15 +101,13 @@ type Conv2D struct {
 
 // convScratch is the scratch memory of one goroutine working on a Conv2D.
 type convScratch struct {
-	cols  []float32 // [C·k·k + 1, cw]: one sample unrolled; the last row is all 1
-	dcols []float32 // [C·k·k, cw]: Wᵀ · dY_n
-	prod  []float32 // wide: [F, cw], Y_n at the padded width (Forward)
-	gw    []float32 // wide or ReLU: [F, cw], dY_n (⊙ [Y_n > 0] with ReLU), at the padded width with 0 in the extra columns if wide
-	xpad  []float32 // wide with padding: [C, H + 2p, W + 2p], X_n padded with zeros
-	dxpad []float32 // wide with padding: [C, H + 2p, W + 2p], its gradient
-	wpad  []float32 // wino: [C, ph, pw], X_n in zero-padded planes
-	v     []float32 // wino: [16][C, T], the transformed input tiles
-	m     []float32 // wino: [16][F, T], their products with the filters
+	cols  []float32   // [C·k·k + 1, cw]: one sample unrolled; the last row is all 1
+	dcols []float32   // [C·k·k, cw]: Wᵀ · dY_n
+	prod  []float32   // wide: [F, cw], Y_n at the padded width (Forward)
+	gw    []float32   // wide or ReLU: [F, cw], dY_n (⊙ [Y_n > 0] with ReLU), at the padded width with 0 in the extra columns if wide
+	xpad  []float32   // wide with padding: [C, H + 2p, W + 2p], X_n padded with zeros
+	dxpad []float32   // wide with padding: [C, H + 2p, W + 2p], its gradient
+	wf    winoScratch // for c.wf
 }
 
 // ConvOption configures a [Conv2D] built by [NewConv2D].
@@ -218,11 +221,13 @@ func (c *Conv2D) Build(in nn.Shape, rng *rand.Rand) (nn.Shape, error) {
 	// transpose, whichever wastes less of the tiles at the edges.
 	kk1 := c.ckk + 1
 	c.dwT = convTiles(kk1, c.out) < convTiles(c.out, kk1)
-	c.wino = c.winoUse()
-	if c.wino {
-		c.winoGeom()
+	// Winograd's F(2×2, 3×3) for the forward pass of 3×3 kernels with
+	// stride 1, when there are enough channels and filters.
+	c.wf = nil
+	if c.k == 3 && c.stride == 1 && c.in >= winoMinChannels && c.out >= winoMinChannels {
+		c.wf = newWinoConv(c.in, c.out, c.h, c.w, c.pad)
 	}
-	c.wb, c.u, c.dwb, c.slots = nil, nil, nil, [blockGoroutines]convScratch{}
+	c.wb, c.dwb, c.slots = nil, nil, [blockGoroutines]convScratch{}
 	return append(nn.Shape(nil), c.outShape...), nil
 }
 
@@ -239,8 +244,8 @@ func (c *Conv2D) Forward(x *tensor.Dense, train bool) *tensor.Dense {
 	n := nn.CheckInput(c.name, x, c.inShape)
 	c.shape = nn.BatchShape(c.shape, n, c.outShape)
 	y := c.y.Get(c.shape...)
-	if c.wino {
-		c.winoFilters()
+	if c.wf != nil {
+		c.wf.setKernels(c.wp.Data())
 	} else {
 		// [W | b]: W's rows with the bias appended.
 		c.wb = convGrow(c.wb, c.out*(c.ckk+1))
@@ -360,8 +365,8 @@ func (c *Conv2D) workBlock(slot, b, blocks int) {
 	}
 	wd := c.wp.Data()
 	for i := lo; i < hi; i++ {
-		if j.forward && c.wino {
-			c.winoForward(s, j.x[i*chw:(i+1)*chw], j.y[i*fohw:(i+1)*fohw])
+		if j.forward && c.wf != nil {
+			c.wf.run(&s.wf, j.x[i*chw:(i+1)*chw], c.h*c.w, c.w, j.y[i*fohw:(i+1)*fohw], c.bp.Data(), c.relu)
 			continue
 		}
 		c.unroll(s, j.x[i*chw:(i+1)*chw])
@@ -411,13 +416,8 @@ func (c *Conv2D) workBlock(slot, b, blocks int) {
 // scratch sizes the scratch of one goroutine for a forward or a backward
 // pass, allocating only on first use.
 func (c *Conv2D) scratch(s *convScratch, forward, wantDX bool) {
-	if forward && c.wino {
-		if s.wpad == nil {
-			t := c.th * c.tw
-			s.wpad = make([]float32, c.in*c.ph*c.pw) // borders stay 0
-			s.v = make([]float32, 16*(c.in*t+winoSkew))
-			s.m = make([]float32, 16*(c.out*t+winoSkew))
-		}
+	if forward && c.wf != nil {
+		c.wf.scratch(&s.wf)
 		return
 	}
 	if s.cols == nil {

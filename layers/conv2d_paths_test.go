@@ -35,6 +35,8 @@ var convPathCases = []convTestCase{
 	{n: 2, c: 9, h: 5, w: 4, f: 10, k: 3, s: 1, p: 0},    // Winograd, 3×2 output
 	{n: 17, c: 8, h: 3, w: 3, f: 8, k: 3, s: 1, p: 0},    // Winograd, one output pixel, uneven blocks
 	{n: 2, c: 8, h: 21, w: 19, f: 9, k: 3, s: 1, p: 1},   // Winograd, rows of 10 tiles (8 at a time, overlapping), odd output (21×19)
+	{n: 2, c: 8, h: 6, w: 5, f: 80, k: 3, s: 1, p: 2},    // Winograd, plain unrolling (more filters than C·k·k)
+	{n: 3, c: 8, h: 5, w: 6, f: 8, k: 3, s: 1, p: 3},     // Winograd, padding 3
 }
 
 // convTestNaiveBackward is the direct loop for the gradients, in float64:
@@ -232,6 +234,7 @@ func TestConv2DWinogradPath(t *testing.T) {
 	}{
 		{convTestCase{n: 1, c: 32, h: 26, w: 26, f: 64, k: 3, s: 1, p: 0}, true},
 		{convTestCase{n: 1, c: 8, h: 7, w: 9, f: 8, k: 3, s: 1, p: 1}, true},
+		{convTestCase{n: 1, c: 8, h: 7, w: 9, f: 8, k: 3, s: 1, p: 3}, true},
 		{convTestCase{n: 1, c: 7, h: 7, w: 9, f: 8, k: 3, s: 1, p: 1}, false},
 		{convTestCase{n: 1, c: 8, h: 7, w: 9, f: 7, k: 3, s: 1, p: 1}, false},
 		{convTestCase{n: 1, c: 8, h: 7, w: 9, f: 8, k: 3, s: 2, p: 1}, false},
@@ -265,8 +268,8 @@ func TestConv2DWinogradAVX2SameBits(t *testing.T) {
 			layers.SetWinogradAVX2(false)
 			goLoops := conv.Forward(x, true).Float32s()
 			require.Equal(t, len(goLoops), len(asm))
-			for i := range asm {
-				require.Equal(t, math.Float32bits(goLoops[i]), math.Float32bits(asm[i]), "output %d: Go %v, assembly %v", i, goLoops[i], asm[i])
+			for i, v := range asm {
+				require.Equal(t, math.Float32bits(goLoops[i]), math.Float32bits(v), "output %d: Go %v, assembly %v", i, goLoops[i], v)
 			}
 		})
 	}

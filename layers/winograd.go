@@ -37,15 +37,13 @@ import (
 //
 // which is 16·F·C·T multiply-adds where the im2col product has 36·F·C·T
 // (T = ⌈OH/2⌉·⌈OW/2⌉ tiles), plus the transforms, which only add. The
-// results differ from the direct sum by float32 rounding alone. Conv2D uses
-// it for the forward pass only: the backward pass is the exact gradient of
-// the convolution, computed through im2col as before.
-
-// winoMinChannels is the fewest input channels (and filters) for which
-// Conv2D takes the Winograd path: with fewer, the products are too thin
-// (their inner dimension is C) for the saved multiplications to pay for
-// the transforms.
-const winoMinChannels = 8
+// results differ from the direct sum by float32 rounding alone.
+//
+// Conv2D uses it for the forward pass only; the backward pass is the exact
+// gradient of the convolution, computed through im2col. (dX is itself a
+// convolution of dY with the kernels turned by 180°, and was tried this
+// way: on the conv net's second layer, whose dX has 32 planes and 13 tiles
+// per row, it saved under 2% of the backward pass.)
 
 // winoSkew is added to the distance between the 16 matrices V[ξ] (and
 // M[ξ]) in memory. The transforms read or write all 16 at once; at a
@@ -55,88 +53,130 @@ const winoMinChannels = 8
 // spread over 16 sets.
 const winoSkew = 16
 
-// winoUse reports whether Build should give c the Winograd forward pass.
-func (c *Conv2D) winoUse() bool {
-	return c.k == 3 && c.stride == 1 && c.in >= winoMinChannels && c.out >= winoMinChannels
+// winoMinChannels is the fewest input channels (and filters) for which
+// Conv2D takes the Winograd path: with fewer, the products are too thin
+// (their inner dimension is the number of input channels) for the saved
+// multiplications to pay for the transforms.
+const winoMinChannels = 8
+
+// winoConv is one convolution computed by F(2×2, 3×3): the correlation of
+// cin zero-padded input planes of h×w with 3×3 kernels, stride 1, giving
+// cout output planes of oh×ow.
+type winoConv struct {
+	cin, cout, h, w, pad, oh, ow int
+	th, tw, t                    int       // tiles per column, per row, in all
+	ph, pw                       int       // padded planes: 2·th + 2 rows of 2·tw + 2 values
+	u                            []float32 // [16][cout, cin], the transformed kernels
 }
 
-// winoGeom sets the tile geometry: th×tw tiles of 2×2 outputs, read from
-// padded planes of (2·th + 2)×(2·tw + 2) values.
-func (c *Conv2D) winoGeom() {
-	c.th, c.tw = (c.oh+1)/2, (c.ow+1)/2
-	c.ph, c.pw = 2*c.th+2, 2*c.tw+2
+// newWinoConv returns the geometry of a convolution of cin planes of h×w,
+// padded by pad, into cout planes.
+func newWinoConv(cin, cout, h, w, pad int) *winoConv {
+	g := &winoConv{cin: cin, cout: cout, h: h, w: w, pad: pad, oh: h + 2*pad - 2, ow: w + 2*pad - 2}
+	g.th, g.tw = (g.oh+1)/2, (g.ow+1)/2
+	g.t = g.th * g.tw
+	// The tiles read rows and columns up to 2·th + 1: one past the padded
+	// input when the output size is odd (and zero there).
+	g.ph, g.pw = 2*g.th+2, 2*g.tw+2
+	return g
 }
 
-// winoFilters sets c.u to U[ξ][f, c] = (G W[f, c] Gᵀ)[ξ], computed in
-// float64 and rounded once.
-func (c *Conv2D) winoFilters() {
-	nf, nc := c.out, c.in
-	c.u = convGrow(c.u, 16*nf*nc)
-	wd := c.wp.Data()
+// winoScratch is the scratch memory of one goroutine running a winoConv.
+type winoScratch struct {
+	xp []float32 // [cin, ph, pw], the input in zero-padded planes
+	v  []float32 // [16][cin, t], the transformed input tiles (winoSkew apart)
+	m  []float32 // [16][cout, t], their products with the kernels
+}
+
+// scratch sizes s for g, allocating only on first use.
+func (g *winoConv) scratch(s *winoScratch) {
+	if s.xp == nil {
+		s.xp = make([]float32, g.cin*g.ph*g.pw) // borders stay 0
+		s.v = make([]float32, 16*(g.cin*g.t+winoSkew))
+		s.m = make([]float32, 16*(g.cout*g.t+winoSkew))
+	}
+}
+
+// setKernels sets u[ξ][o, i] = (G k Gᵀ)[ξ] for every output plane o and
+// input plane i, where k is the kernel W[o, i] of w [cout, cin, 3, 3],
+// computed in float64 and rounded once.
+func (g *winoConv) setKernels(w []float32) {
+	nf, nc := g.cout, g.cin
+	g.u = convGrow(g.u, 16*nf*nc)
+	var k [9]float64
 	for f := range nf {
 		for ch := range nc {
-			g := wd[(f*nc+ch)*9 : (f*nc+ch)*9+9]
-			// Gg: 4×3, G applied to each column of g.
-			var gg [4][3]float64
-			for j := range 3 {
-				g0, g1, g2 := float64(g[j]), float64(g[3+j]), float64(g[6+j])
-				gg[0][j], gg[1][j], gg[2][j], gg[3][j] = g0, (g0+g1+g2)/2, (g0-g1+g2)/2, g2
+			for i, v := range w[(f*nc+ch)*9 : (f*nc+ch)*9+9] {
+				k[i] = float64(v)
 			}
-			// (Gg)Gᵀ: 4×4, G applied to each row of Gg.
+			// Gk: 4×3, G applied to each column of k.
+			var gk [4][3]float64
+			for j := range 3 {
+				k0, k1, k2 := k[j], k[3+j], k[6+j]
+				gk[0][j], gk[1][j], gk[2][j], gk[3][j] = k0, (k0+k1+k2)/2, (k0-k1+k2)/2, k2
+			}
+			// (Gk)Gᵀ: 4×4, G applied to each row of Gk.
 			for i := range 4 {
-				g0, g1, g2 := gg[i][0], gg[i][1], gg[i][2]
-				row := [4]float64{g0, (g0 + g1 + g2) / 2, (g0 - g1 + g2) / 2, g2}
+				k0, k1, k2 := gk[i][0], gk[i][1], gk[i][2]
+				row := [4]float64{k0, (k0 + k1 + k2) / 2, (k0 - k1 + k2) / 2, k2}
 				for j, v := range row {
-					c.u[((4*i+j)*nf+f)*nc+ch] = float32(v)
+					g.u[((4*i+j)*nf+f)*nc+ch] = float32(v)
 				}
 			}
 		}
 	}
 }
 
-// winoForward computes one sample's output y [F, OH, OW] from its input x
-// [C, H, W] with the scratch of s.
-func (c *Conv2D) winoForward(s *convScratch, x, y []float32) {
-	nc, nf, t := c.in, c.out, c.th*c.tw
-	// Copy x into the zero borders of the padded planes (the rows and
-	// columns past the input, for an odd output size, stay 0 too).
-	p, h, w, ph, pw := c.pad, c.h, c.w, c.ph, c.pw
-	for ch := range nc {
-		src := x[ch*h*w : (ch+1)*h*w]
-		dst := s.wpad[ch*ph*pw : (ch+1)*ph*pw]
+// run computes one sample: y [cout, oh, ow] from the planes of x, cin of
+// them, plane values apart, each of h rows of w values, stride values
+// apart (the rest of a row is not read). bias, if set, holds a value per
+// output plane; relu applies ReLU to the output.
+func (g *winoConv) run(s *winoScratch, x []float32, plane, stride int, y, bias []float32, relu bool) {
+	p, h, w, ph, pw := g.pad, g.h, g.w, g.ph, g.pw
+	for ch := range g.cin {
+		dst := s.xp[ch*ph*pw : (ch+1)*ph*pw]
 		for iy := range h {
-			copy(dst[(iy+p)*pw+p:(iy+p)*pw+p+w], src[iy*w:(iy+1)*w])
+			copy(dst[(iy+p)*pw+p:(iy+p)*pw+p+w], x[ch*plane+iy*stride:])
 		}
 	}
-	for ch := range nc {
-		c.winoInput(s.v, s.wpad[ch*ph*pw:(ch+1)*ph*pw], ch)
+	for ch := range g.cin {
+		g.input(s.v, s.xp[ch*ph*pw:(ch+1)*ph*pw], ch)
 	}
+	nf, nc, t := g.cout, g.cin, g.t
 	vs, ms := nc*t+winoSkew, nf*t+winoSkew // distances between the V[ξ], the M[ξ]
 	for xi := range 16 {
-		gemm.SgemmSerial(false, false, nf, t, nc, 1, c.u[xi*nf*nc:], nc, s.v[xi*vs:], t, 0, s.m[xi*ms:], t)
+		gemm.SgemmSerial(false, false, nf, t, nc, 1, g.u[xi*nf*nc:], nc, s.v[xi*vs:], t, 0, s.m[xi*ms:], t)
 	}
-	bd := c.bp.Data()
+	ohw := g.oh * g.ow
 	for f := range nf {
-		c.winoOutput(y[f*c.ohw:(f+1)*c.ohw], s.m, f, bd[f])
+		var bv float32
+		if bias != nil {
+			bv = bias[f]
+		}
+		out := y[f*ohw : (f+1)*ohw]
+		g.output(out, s.m, f, bv)
+		if relu {
+			vec.ReLU(out, out)
+		}
 	}
 }
 
-// winoInput writes V[ξ][ch, t] = (Bᵀ d B)[ξ] for every tile t of the padded
-// plane xp of channel ch. Each row of d is transformed first (d B), then
+// input writes V[ξ][ch, t] = (Bᵀ d B)[ξ] for every tile t of the padded
+// plane xp of input plane ch. Each row of d is transformed first (d B), then
 // each column of the result. Where the CPU has AVX2, tile rows of at least
 // eight tiles go eight tiles at a time through winoIn8AVX2 (the last eight
 // overlapping the ones before if the row is not a multiple of eight: they
 // are written twice, with the same values), which gives the same bits.
-func (c *Conv2D) winoInput(v, xp []float32, ch int) {
-	t, tw, pw := c.th*c.tw, c.tw, c.pw
-	vstride := c.in*t + winoSkew
+func (g *winoConv) input(v, xp []float32, ch int) {
+	t, tw, pw := g.t, g.tw, g.pw
+	vstride := g.cin*t + winoSkew
 	// V[ξ][ch, ·] for ξ = 0 … 15, each a run of t values.
 	var vs [16][]float32
 	for xi := range vs {
 		o := xi*vstride + ch*t
 		vs[xi] = v[o : o+t]
 	}
-	for ty := range c.th {
+	for ty := range g.th {
 		if winoAVX2 && tw >= 8 {
 			for tx0 := 0; tx0 < tw; tx0 += 8 {
 				tx0 = min(tx0, tw-8)
@@ -164,24 +204,23 @@ func (c *Conv2D) winoInput(v, xp []float32, ch int) {
 	}
 }
 
-// winoOutput writes filter f's output plane y [OH, OW] from M: the 2×2
-// outputs of tile t are Aᵀ M[·][f, t] A (each column of the 4×4 tile first,
-// then each row of the result) plus bv, cropped to the plane, and then
-// passed through ReLU if the layer has it. Where the CPU has AVX2, runs of
+// output writes output plane f, y [oh, ow], from M: the 2×2 outputs of tile
+// t are Aᵀ M[·][f, t] A (each column of the 4×4 tile first, then each row of
+// the result) plus bv, cropped to the plane. Where the CPU has AVX2, runs of
 // at least eight tiles whose outputs all lie inside the plane go eight at a
 // time through winoOut8AVX2, which gives the same bits.
-func (c *Conv2D) winoOutput(y, m []float32, f int, bv float32) {
-	t, tw, ow := c.th*c.tw, c.tw, c.ow
-	mstride := c.out*t + winoSkew
+func (g *winoConv) output(y, m []float32, f int, bv float32) {
+	t, tw, ow := g.t, g.tw, g.ow
+	mstride := g.cout*t + winoSkew
 	var ms [16][]float32
 	for xi := range ms {
 		o := xi*mstride + f*t
 		ms[xi] = m[o : o+t]
 	}
 	full := ow / 2 // tiles whose two columns are inside the plane
-	for ty := range c.th {
+	for ty := range g.th {
 		tx := 0
-		if winoAVX2 && full >= 8 && 2*ty+1 < c.oh {
+		if winoAVX2 && full >= 8 && 2*ty+1 < g.oh {
 			for tx0 := 0; tx0 < full; tx0 += 8 {
 				tx0 = min(tx0, full-8)
 				k := ty*tw + tx0
@@ -201,7 +240,7 @@ func (c *Conv2D) winoOutput(y, m []float32, f int, bv float32) {
 			}
 			for i := range 2 {
 				oy := 2*ty + i
-				if oy >= c.oh {
+				if oy >= g.oh {
 					break
 				}
 				row := y[oy*ow:]
@@ -211,8 +250,5 @@ func (c *Conv2D) winoOutput(y, m []float32, f int, bv float32) {
 				}
 			}
 		}
-	}
-	if c.relu {
-		vec.ReLU(y, y)
 	}
 }
