@@ -87,12 +87,13 @@ type Conv2D struct {
 	hq, wq                  int       // padded input height and width, H + 2p and W + 2p
 	cw                      int       // columns of cols: OH·(W + 2p) when wide, else OH·OW
 	dwT                     bool      // compute [dW | db]ᵀ = cols · dYᵀ, the better shape for gemm
-	wf                      *winoConv // Winograd's F(2×2, 3×3) for Forward, or nil (see winograd.go)
+	wf                      *winoConv // Winograd's F(2×2, 3×3), or nil (see winograd.go)
+	part                    int       // values of a block's share of the parameter gradients in dwb
 
 	x, yt *tensor.Dense // input (aliases the caller's tensor) and output of the last Forward
 	y, dx nn.Buffer
 	wb    []float32                    // [F, C·k·k + 1] = [W | b], for Forward
-	dwb   []float32                    // per block, Σ dY_n · cols_nᵀ = [dW | db] ([F, C·k·k + 1]), or its transpose if dwT
+	dwb   []float32                    // per block, Σ dY_n · cols_nᵀ = [dW | db] ([F, C·k·k + 1]), or its transpose if dwT; with wf, dU [16][F, C] and db [F]
 	slots [blockGoroutines]convScratch // per-goroutine scratch
 	args  convArgs
 	job   blockJob
@@ -223,9 +224,10 @@ func (c *Conv2D) Build(in nn.Shape, rng *rand.Rand) (nn.Shape, error) {
 	c.dwT = convTiles(kk1, c.out) < convTiles(c.out, kk1)
 	// Winograd's F(2×2, 3×3) for the forward pass of 3×3 kernels with
 	// stride 1, when there are enough channels and filters.
-	c.wf = nil
+	c.wf, c.part = nil, c.out*kk1
 	if c.k == 3 && c.stride == 1 && c.in >= winoMinChannels && c.out >= winoMinChannels {
 		c.wf = newWinoConv(c.in, c.out, c.h, c.w, c.pad)
+		c.part = 16*c.out*c.in + c.out
 	}
 	c.wb, c.dwb, c.slots = nil, nil, [blockGoroutines]convScratch{}
 	return append(nn.Shape(nil), c.outShape...), nil
@@ -294,16 +296,21 @@ func (c *Conv2D) backward(dy *tensor.Dense, wantDX bool) *tensor.Dense {
 		c.args.dx = dx.Float32s()
 	}
 	blocks := c.blocks(n)
-	c.dwb = convGrow(c.dwb, blocks*c.out*(c.ckk+1))
+	c.dwb = convGrow(c.dwb, blocks*c.part)
 	c.run()
-	// Sum the blocks' [dW | db] in block order into the first block's, then
+	// Sum the blocks' shares in block order into the first block's, then
 	// add that to the gradients.
 	dw, db, kk1 := c.wp.GradData(), c.bp.GradData(), c.ckk+1
-	sum := c.dwb[:c.out*kk1]
+	sum := c.dwb[:c.part]
 	for b := 1; b < blocks; b++ {
-		vec.Add(sum, c.dwb[b*c.out*kk1:(b+1)*c.out*kk1])
+		vec.Add(sum, c.dwb[b*c.part:(b+1)*c.part])
 	}
-	if c.dwT { // sum is [dW | db]ᵀ, [C·k·k + 1, F]
+	switch {
+	case c.wf != nil: // sum is dU, then db
+		c.wf.addKernelGrad(dw, sum)
+		vec.Add(db, sum[16*c.out*c.in:])
+		return dx
+	case c.dwT: // sum is [dW | db]ᵀ, [C·k·k + 1, F]
 		for r := range c.ckk {
 			for f, v := range sum[r*c.out : (r+1)*c.out] {
 				dw[f*c.ckk+r] += v
@@ -361,15 +368,18 @@ func (c *Conv2D) workBlock(slot, b, blocks int) {
 	lo, hi := b*j.n/blocks, (b+1)*j.n/blocks
 	var dwb []float32
 	if !j.forward {
-		dwb = c.dwb[b*c.out*kk1 : (b+1)*c.out*kk1]
+		dwb = c.dwb[b*c.part : (b+1)*c.part]
 	}
 	wd := c.wp.Data()
 	for i := lo; i < hi; i++ {
-		if j.forward && c.wf != nil {
-			c.wf.run(&s.wf, j.x[i*chw:(i+1)*chw], c.h*c.w, c.w, j.y[i*fohw:(i+1)*fohw], c.bp.Data(), c.relu)
+		xi := j.x[i*chw : (i+1)*chw]
+		switch {
+		case c.wf != nil && j.forward:
+			c.wf.run(&s.wf, xi, j.y[i*fohw:(i+1)*fohw], c.bp.Data(), c.relu)
 			continue
+		case c.wf == nil:
+			c.unroll(s, xi)
 		}
-		c.unroll(s, j.x[i*chw:(i+1)*chw])
 		if j.forward {
 			// Y_i = [W | b] · cols_i
 			yi := j.y[i*fohw : (i+1)*fohw]
@@ -395,14 +405,19 @@ func (c *Conv2D) workBlock(slot, b, blocks int) {
 			gi = s.gw
 		}
 		// [dW | db]_b += dY_i · cols_iᵀ, or [dW | db]ᵀ_b += cols_i · dY_iᵀ
-		// (the block's first product overwrites)
+		// (the block's first product overwrites); with Winograd, the
+		// gradients of U and b (gi has rows of cw/OH values).
 		var beta float32 = 1
 		if i == lo {
 			beta = 0
 		}
-		if c.dwT {
+		switch {
+		case c.wf != nil:
+			du := 16 * c.out * c.in
+			c.wf.filterGrad(&s.wf, xi, gi, cw, cw/c.oh, dwb[:du], dwb[du:], i == lo)
+		case c.dwT:
 			gemm.SgemmSerial(false, true, kk1, c.out, cw, 1, s.cols, cw, gi, cw, beta, dwb, c.out)
-		} else {
+		default:
 			gemm.SgemmSerial(false, true, c.out, kk1, cw, 1, gi, cw, s.cols, cw, beta, dwb, kk1)
 		}
 		if j.dx != nil {
@@ -416,19 +431,21 @@ func (c *Conv2D) workBlock(slot, b, blocks int) {
 // scratch sizes the scratch of one goroutine for a forward or a backward
 // pass, allocating only on first use.
 func (c *Conv2D) scratch(s *convScratch, forward, wantDX bool) {
-	if forward && c.wf != nil {
+	if c.wf != nil {
 		c.wf.scratch(&s.wf)
-		return
+		if forward {
+			return
+		}
 	}
-	if s.cols == nil {
+	if (c.wide || c.relu) && s.gw == nil {
+		s.gw = make([]float32, c.out*c.cw) // the extra columns of a wide layout stay 0
+	}
+	if c.wf == nil && s.cols == nil {
 		// The last row is all 1 and the columns past the data of each row
 		// of a wide unrolling are 0; unroll writes neither.
 		s.cols = make([]float32, (c.ckk+1)*c.cw)
 		for i := c.ckk * c.cw; i < len(s.cols); i++ {
 			s.cols[i] = 1
-		}
-		if c.wide || c.relu {
-			s.gw = make([]float32, c.out*c.cw)
 		}
 		if c.wide {
 			s.prod = make([]float32, c.out*c.cw)

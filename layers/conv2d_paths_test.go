@@ -246,8 +246,9 @@ func TestConv2DWinogradPath(t *testing.T) {
 }
 
 // TestConv2DWinogradAVX2SameBits checks that the assembly loops of the
-// Winograd transforms give the Go loops' results bit for bit, on outputs
-// with rows of 8 tiles and more (the assembly's), fewer, and odd sizes.
+// Winograd transforms give the Go loops' results bit for bit (Y, and dW,
+// db and dX), on outputs with rows of 8 tiles and more (the assembly's),
+// fewer, and odd sizes.
 // (Where the build or the CPU has no AVX2 loops, both runs take the Go
 // loops.)
 func TestConv2DWinogradAVX2SameBits(t *testing.T) {
@@ -263,13 +264,23 @@ func TestConv2DWinogradAVX2SameBits(t *testing.T) {
 			conv := convTestBuild(t, tc, rng)
 			require.True(t, layers.ConvWinograd(conv))
 			x := convTestRand(rng, tc.n, tc.c, tc.h, tc.w)
-			layers.SetWinogradAVX2(true)
-			asm := append([]float32(nil), conv.Forward(x, true).Float32s()...)
-			layers.SetWinogradAVX2(false)
-			goLoops := conv.Forward(x, true).Float32s()
-			require.Equal(t, len(goLoops), len(asm))
-			for i, v := range asm {
-				require.Equal(t, math.Float32bits(goLoops[i]), math.Float32bits(v), "output %d: Go %v, assembly %v", i, goLoops[i], v)
+			dy := convTestRand(rng, conv.Forward(x, true).Shape()...)
+			var got [2][4][]float32 // assembly, Go: Y, dX, dW, db
+			for i, avx := range []bool{true, false} {
+				layers.SetWinogradAVX2(avx)
+				conv.W().ZeroGrad()
+				conv.B().ZeroGrad()
+				got[i][0] = append([]float32(nil), conv.Forward(x, true).Float32s()...)
+				got[i][1] = append([]float32(nil), conv.Backward(dy).Float32s()...)
+				got[i][2] = append([]float32(nil), conv.W().GradData()...)
+				got[i][3] = append([]float32(nil), conv.B().GradData()...)
+			}
+			for k, name := range []string{"Y", "dX", "dW", "db"} {
+				asm, goLoops := got[0][k], got[1][k]
+				require.Equal(t, len(goLoops), len(asm))
+				for i, v := range asm {
+					require.Equal(t, math.Float32bits(goLoops[i]), math.Float32bits(v), "%s[%d]: Go %v, assembly %v", name, i, goLoops[i], v)
+				}
 			}
 		})
 	}

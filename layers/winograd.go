@@ -127,21 +127,11 @@ func (g *winoConv) setKernels(w []float32) {
 	}
 }
 
-// run computes one sample: y [cout, oh, ow] from the planes of x, cin of
-// them, plane values apart, each of h rows of w values, stride values
-// apart (the rest of a row is not read). bias, if set, holds a value per
-// output plane; relu applies ReLU to the output.
-func (g *winoConv) run(s *winoScratch, x []float32, plane, stride int, y, bias []float32, relu bool) {
-	p, h, w, ph, pw := g.pad, g.h, g.w, g.ph, g.pw
-	for ch := range g.cin {
-		dst := s.xp[ch*ph*pw : (ch+1)*ph*pw]
-		for iy := range h {
-			copy(dst[(iy+p)*pw+p:(iy+p)*pw+p+w], x[ch*plane+iy*stride:])
-		}
-	}
-	for ch := range g.cin {
-		g.input(s.v, s.xp[ch*ph*pw:(ch+1)*ph*pw], ch)
-	}
+// run computes one sample's output y [cout, oh, ow] from its input x
+// [cin, h, w]. bias holds a value per output plane; relu applies ReLU to the
+// output.
+func (g *winoConv) run(s *winoScratch, x, y, bias []float32, relu bool) {
+	g.transformInput(s, x)
 	nf, nc, t := g.cout, g.cin, g.t
 	vs, ms := nc*t+winoSkew, nf*t+winoSkew // distances between the V[ξ], the M[ξ]
 	for xi := range 16 {
@@ -149,14 +139,87 @@ func (g *winoConv) run(s *winoScratch, x []float32, plane, stride int, y, bias [
 	}
 	ohw := g.oh * g.ow
 	for f := range nf {
-		var bv float32
-		if bias != nil {
-			bv = bias[f]
-		}
 		out := y[f*ohw : (f+1)*ohw]
-		g.output(out, s.m, f, bv)
+		g.output(out, s.m, f, bias[f])
 		if relu {
 			vec.ReLU(out, out)
+		}
+	}
+}
+
+// transformInput sets s.v to the transformed tiles V of one sample's input
+// x [cin, h, w], copied first into the zero-padded planes s.xp.
+func (g *winoConv) transformInput(s *winoScratch, x []float32) {
+	p, h, w, ph, pw := g.pad, g.h, g.w, g.ph, g.pw
+	for ch := range g.cin {
+		dst := s.xp[ch*ph*pw : (ch+1)*ph*pw]
+		for iy := range h {
+			copy(dst[(iy+p)*pw+p:(iy+p)*pw+p+w], x[(ch*h+iy)*w:])
+		}
+		g.input(s.v, dst, ch)
+	}
+}
+
+// filterGrad adds one sample's share of the kernel and bias gradients of
+// the Winograd forward pass, in the transformed domain, to du [16][cout,
+// cin] and db [cout] (or sets them, if first). The sample's input is x
+// [cin, h, w]; its output gradient is in dy: cout planes, plane values
+// apart, of oh rows, stride values apart, of ow values (and zeros in the
+// rest of each row, if stride > ow, which the bias gradient adds up).
+//
+// The forward pass is linear in U and b, so with dM[ξ][f, t] the gradient
+// with respect to M[ξ][f, t] (the adjoint of the output transform,
+// A dY_{f,t} Aᵀ, see outputGrad),
+//
+//	dU[ξ] += dM[ξ] · V[ξ]ᵀ     ([cout, T] · [T, cin])
+//	db[f] += Σ dY[f, ·, ·]
+//
+// and the kernel gradient itself is dW[f, c] = Gᵀ dU[·][f, c] G (see
+// addKernelGrad), the exact gradient of what Forward computed.
+func (g *winoConv) filterGrad(s *winoScratch, x, dy []float32, plane, stride int, du, db []float32, first bool) {
+	g.transformInput(s, x)
+	nf, nc, t := g.cout, g.cin, g.t
+	for f := range nf {
+		g.outputGrad(s.m, f, dy[f*plane:], stride)
+		sum := vec.Sum(dy[f*plane : f*plane+g.oh*stride])
+		if first {
+			db[f] = sum
+		} else {
+			db[f] += sum
+		}
+	}
+	var beta float32 = 1
+	if first {
+		beta = 0
+	}
+	vs, ms := nc*t+winoSkew, nf*t+winoSkew
+	for xi := range 16 {
+		gemm.SgemmSerial(false, true, nf, nc, t, 1, s.m[xi*ms:], t, s.v[xi*vs:], t, beta, du[xi*nf*nc:], nc)
+	}
+}
+
+// addKernelGrad adds dW[f, c] = Gᵀ dU[·][f, c] G, the 3×3 gradient of the
+// kernel W[f, c] given that of U[·][f, c] = G W[f, c] Gᵀ, to dw [cout, cin,
+// 3, 3], computing in float64.
+func (g *winoConv) addKernelGrad(dw, du []float32) {
+	nf, nc := g.cout, g.cin
+	for f := range nf {
+		for ch := range nc {
+			// Gᵀ dU: 3×4, Gᵀ applied to each column of dU.
+			var t [3][4]float64
+			for j := range 4 {
+				d0, d1, d2, d3 := float64(du[(j*nf+f)*nc+ch]), float64(du[((4+j)*nf+f)*nc+ch]),
+					float64(du[((8+j)*nf+f)*nc+ch]), float64(du[((12+j)*nf+f)*nc+ch])
+				t[0][j], t[1][j], t[2][j] = d0+(d1+d2)/2, (d1-d2)/2, (d1+d2)/2+d3
+			}
+			// (Gᵀ dU) G: 3×3, Gᵀ applied to each row.
+			k := dw[(f*nc+ch)*9 : (f*nc+ch)*9+9]
+			for i := range 3 {
+				d0, d1, d2, d3 := t[i][0], t[i][1], t[i][2], t[i][3]
+				k[3*i] += float32(d0 + (d1+d2)/2)
+				k[3*i+1] += float32((d1 - d2) / 2)
+				k[3*i+2] += float32((d1+d2)/2 + d3)
+			}
 		}
 	}
 }
@@ -248,6 +311,59 @@ func (g *winoConv) output(y, m []float32, f int, bv float32) {
 				if 2*tx+1 < ow {
 					row[2*tx+1] = s[i][1] - s[i][2] - s[i][3] + bv
 				}
+			}
+		}
+	}
+}
+
+// outputGrad sets dM[ξ][f, t] = (A dY_t Aᵀ)[ξ] for every tile t of output
+// plane f, the adjoint of the output transform: dY_t is the tile's 2×2
+// gradient (0 past the plane), read from dy, rows stride values apart.
+// With dY_t = (d00 d01; d10 d11), the columns first, A (d0j, d1j)ᵀ =
+// (d0j, d0j + d1j, d0j − d1j, −d1j), then the same along each row of the
+// result. Where the CPU has AVX2, runs of at least eight tiles inside the
+// plane go eight at a time through winoOutGrad8AVX2, which gives the same
+// bits.
+func (g *winoConv) outputGrad(m []float32, f int, dy []float32, stride int) {
+	t, tw := g.t, g.tw
+	mstride := g.cout*t + winoSkew
+	var ms [16][]float32
+	for xi := range ms {
+		o := xi*mstride + f*t
+		ms[xi] = m[o : o+t]
+	}
+	full := g.ow / 2 // tiles whose two columns are inside the plane
+	for ty := range g.th {
+		tx := 0
+		if winoAVX2 && full >= 8 && 2*ty+1 < g.oh {
+			for tx0 := 0; tx0 < full; tx0 += 8 {
+				tx0 = min(tx0, full-8)
+				k := ty*tw + tx0
+				_ = dy[(2*ty+1)*stride+2*tx0+15] // the last value read
+				_ = ms[15][k+7]                  // the last value written
+				winoOutGrad8AVX2(&dy[2*ty*stride+2*tx0], &dy[(2*ty+1)*stride+2*tx0], &ms[0][k], mstride)
+			}
+			tx = full
+		}
+		for ; tx < tw; tx++ {
+			var d [2][2]float32 // the tile's dY, 0 past the plane
+			for i := range 2 {
+				for j := range 2 {
+					if oy, ox := 2*ty+i, 2*tx+j; oy < g.oh && ox < g.ow {
+						d[i][j] = dy[oy*stride+ox]
+					}
+				}
+			}
+			var c [4][2]float32 // A dY
+			for j := range 2 {
+				c[0][j], c[1][j], c[2][j], c[3][j] = d[0][j], d[0][j]+d[1][j], d[0][j]-d[1][j], -d[1][j]
+			}
+			k := ty*tw + tx
+			for i := range 4 {
+				ms[4*i][k] = c[i][0]
+				ms[4*i+1][k] = c[i][0] + c[i][1]
+				ms[4*i+2][k] = c[i][0] - c[i][1]
+				ms[4*i+3][k] = -c[i][1]
 			}
 		}
 	}

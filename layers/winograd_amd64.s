@@ -132,3 +132,56 @@ TEXT ·winoOut8AVX2(SB), NOSPLIT, $0-36
 	OUTROW(Y8, Y9, Y10, Y11, DX)
 	VZEROUPPER
 	RET
+
+// func winoOutGrad8AVX2(dy0, dy1, m *float32, mstride int)
+// For tiles u = 0 … 7 with gradients d00 = dy0[2u], d01 = dy0[2u+1],
+// d10 = dy1[2u], d11 = dy1[2u+1], writes m[ξ·mstride + u] = (A dY Aᵀ)[ξ]:
+// columns first, c_i = (d0j, d0j + d1j, d0j − d1j, −d1j) for j = 0, 1,
+// then each row i: (c_i0, c_i0 + c_i1, c_i0 − c_i1, −c_i1) at ξ = 4i … 4i+3.
+TEXT ·winoOutGrad8AVX2(SB), NOSPLIT, $0-32
+	MOVQ     dy0+0(FP), SI
+	MOVQ     dy1+8(FP), DX
+	MOVQ     m+16(FP), DI
+	MOVQ     mstride+24(FP), R8
+	SHLQ     $2, R8            // ξ stride in bytes
+	VPCMPEQD Y15, Y15, Y15
+	VPSLLD   $31, Y15, Y15     // sign bit: x XOR it is −x
+
+	VMOVUPS 0(SI), Y0
+	VMOVUPS 32(SI), Y1
+	EVEN_ODD(Y0, Y1, Y2, Y3) // d00, d01
+	VMOVUPS 0(DX), Y0
+	VMOVUPS 32(DX), Y1
+	EVEN_ODD(Y0, Y1, Y4, Y5) // d10, d11
+
+	// c_ij in Y6 … Y13: i = 0 … 3, j = 0, 1.
+	VMOVAPS Y2, Y6       // c00 = d00
+	VMOVAPS Y3, Y7       // c01 = d01
+	VADDPS  Y4, Y2, Y8   // c10 = d00 + d10
+	VADDPS  Y5, Y3, Y9   // c11 = d01 + d11
+	VSUBPS  Y4, Y2, Y10  // c20 = d00 − d10
+	VSUBPS  Y5, Y3, Y11  // c21 = d01 − d11
+	VXORPS  Y15, Y4, Y12 // c30 = −d10
+	VXORPS  Y15, Y5, Y13 // c31 = −d11
+
+// GRADROW(c0, c1) stores row i of the result at ξ = 4i … 4i + 3 and moves
+// DI on to ξ = 4i + 4.
+#define GRADROW(c0, c1) \
+	VMOVUPS c0, (DI);         \
+	ADDQ    R8, DI;           \
+	VADDPS  c1, c0, Y0;       \
+	VMOVUPS Y0, (DI);         \
+	ADDQ    R8, DI;           \
+	VSUBPS  c1, c0, Y0;       \
+	VMOVUPS Y0, (DI);         \
+	ADDQ    R8, DI;           \
+	VXORPS  Y15, c1, Y0;      \
+	VMOVUPS Y0, (DI);         \
+	ADDQ    R8, DI
+
+	GRADROW(Y6, Y7)
+	GRADROW(Y8, Y9)
+	GRADROW(Y10, Y11)
+	GRADROW(Y12, Y13)
+	VZEROUPPER
+	RET

@@ -84,3 +84,29 @@ func Sum3(dst, a, b, c []float32, acc bool) {
 		}
 	}
 }
+
+// Sum returns the sum of x, added in a fixed order whatever the CPU: eight
+// running sums, of the elements i with i mod 8 = 0, 1, …, 7 among the first
+// len(x) &^ 7, combined pairwise as ((s0 + s4) + (s2 + s6)) + ((s1 + s5) +
+// (s3 + s7)), then the remaining elements one by one.
+func Sum(x []float32) float32 {
+	n := len(x) &^ 7
+	var total float32
+	if n > 0 {
+		if useAVX2 {
+			total = sumAVX2(&x[0], n)
+		} else {
+			var s [8]float32
+			for i := 0; i < n; i += 8 {
+				for l := range s {
+					s[l] += x[i+l]
+				}
+			}
+			total = ((s[0] + s[4]) + (s[2] + s[6])) + ((s[1] + s[5]) + (s[3] + s[7]))
+		}
+	}
+	for _, v := range x[n:] {
+		total += v
+	}
+	return total
+}

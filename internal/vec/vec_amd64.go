@@ -22,3 +22,6 @@ func addAVX2(dst, src *float32, n int)
 
 //go:noescape
 func sum3AVX2(dst, a, b, c *float32, n int, acc bool)
+
+//go:noescape
+func sumAVX2(x *float32, n int) float32

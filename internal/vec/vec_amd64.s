@@ -109,3 +109,28 @@ sum3acc:
 	JLT     sum3acc
 	VZEROUPPER
 	RET
+
+// func sumAVX2(x *float32, n int) float32
+// Eight running sums s_l of x[8i + l], then ((s0 + s4) + (s2 + s6)) +
+// ((s1 + s5) + (s3 + s7)), as Sum's portable loop adds them.
+TEXT ·sumAVX2(SB), NOSPLIT, $0-20
+	MOVQ   x+0(FP), SI
+	MOVQ   n+8(FP), CX
+	SHLQ   $2, CX
+	XORQ   DX, DX
+	VXORPS Y0, Y0, Y0
+
+sum:
+	VADDPS (SI)(DX*1), Y0, Y0
+	ADDQ   $32, DX
+	CMPQ   DX, CX
+	JLT    sum
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS       X1, X0, X0 // s_l + s_{l+4}, l = 0 … 3
+	VMOVHLPS     X0, X0, X1 // (s2 + s6, s3 + s7) in the low lanes
+	VADDPS       X1, X0, X0 // (s0 + s4) + (s2 + s6), (s1 + s5) + (s3 + s7)
+	VMOVSHDUP    X0, X1
+	VADDSS       X1, X0, X0
+	VMOVSS       X0, ret+16(FP)
+	VZEROUPPER
+	RET

@@ -12,3 +12,4 @@ func reluAVX2(dst, src *float32, n int)               { panic(noAVX2) }
 func reluGradAVX2(dst, grad, y *float32, n int)       { panic(noAVX2) }
 func addAVX2(dst, src *float32, n int)                { panic(noAVX2) }
 func sum3AVX2(dst, a, b, c *float32, n int, acc bool) { panic(noAVX2) }
+func sumAVX2(x *float32, n int) float32               { panic(noAVX2) }

@@ -186,3 +186,39 @@ func TestSum3(t *testing.T) {
 		}
 	})
 }
+
+func TestSum(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	for _, n := range vecTestLengths {
+		x := make([]float32, n)
+		for i := range x {
+			x[i] = float32(rng.NormFloat64())
+		}
+		// The documented order, written out.
+		var s [8]float32
+		m := n &^ 7
+		for i := 0; i < m; i++ {
+			s[i%8] += x[i]
+		}
+		want := ((s[0] + s[4]) + (s[2] + s[6])) + ((s[1] + s[5]) + (s[3] + s[7]))
+		if m == 0 {
+			want = 0
+		}
+		for _, v := range x[m:] {
+			want += v
+		}
+		var exact float64
+		for _, v := range x {
+			exact += float64(v)
+		}
+		vecTestPaths(t, func(t *testing.T) {
+			got := Sum(x)
+			require.Equal(t, math.Float32bits(want), math.Float32bits(got), "length %d", n)
+			require.InDelta(t, exact, float64(got), 1e-5*float64(n+1), "length %d", n)
+		})
+	}
+	vecTestPaths(t, func(t *testing.T) {
+		require.True(t, math.IsNaN(float64(Sum([]float32{1, 2, float32(math.NaN()), 4, 5, 6, 7, 8, 9}))))
+		require.True(t, math.IsInf(float64(Sum([]float32{1, 2, 3, 4, 5, 6, 7, float32(math.Inf(1))})), 1))
+	})
+}
