@@ -224,6 +224,16 @@ func (g *winoConv) addKernelGrad(dw, du []float32) {
 	}
 }
 
+// runs returns row r of the 16 matrices in buf (V or M), stride values
+// apart: for each ξ, the t values of that plane's tiles.
+func (g *winoConv) runs(buf []float32, stride, r int) (rs [16][]float32) {
+	for xi := range rs {
+		o := xi*stride + r*g.t
+		rs[xi] = buf[o : o+g.t]
+	}
+	return rs
+}
+
 // input writes V[ξ][ch, t] = (Bᵀ d B)[ξ] for every tile t of the padded
 // plane xp of input plane ch. Each row of d is transformed first (d B), then
 // each column of the result. Where the CPU has AVX2, tile rows of at least
@@ -231,14 +241,9 @@ func (g *winoConv) addKernelGrad(dw, du []float32) {
 // overlapping the ones before if the row is not a multiple of eight: they
 // are written twice, with the same values), which gives the same bits.
 func (g *winoConv) input(v, xp []float32, ch int) {
-	t, tw, pw := g.t, g.tw, g.pw
-	vstride := g.cin*t + winoSkew
-	// V[ξ][ch, ·] for ξ = 0 … 15, each a run of t values.
-	var vs [16][]float32
-	for xi := range vs {
-		o := xi*vstride + ch*t
-		vs[xi] = v[o : o+t]
-	}
+	tw, pw := g.tw, g.pw
+	vstride := g.cin*g.t + winoSkew
+	vs := g.runs(v, vstride, ch)
 	for ty := range g.th {
 		if winoAVX2 && tw >= 8 {
 			for tx0 := 0; tx0 < tw; tx0 += 8 {
@@ -273,13 +278,9 @@ func (g *winoConv) input(v, xp []float32, ch int) {
 // at least eight tiles whose outputs all lie inside the plane go eight at a
 // time through winoOut8AVX2, which gives the same bits.
 func (g *winoConv) output(y, m []float32, f int, bv float32) {
-	t, tw, ow := g.t, g.tw, g.ow
-	mstride := g.cout*t + winoSkew
-	var ms [16][]float32
-	for xi := range ms {
-		o := xi*mstride + f*t
-		ms[xi] = m[o : o+t]
-	}
+	tw, ow := g.tw, g.ow
+	mstride := g.cout*g.t + winoSkew
+	ms := g.runs(m, mstride, f)
 	full := ow / 2 // tiles whose two columns are inside the plane
 	for ty := range g.th {
 		tx := 0
@@ -325,13 +326,9 @@ func (g *winoConv) output(y, m []float32, f int, bv float32) {
 // plane go eight at a time through winoOutGrad8AVX2, which gives the same
 // bits.
 func (g *winoConv) outputGrad(m []float32, f int, dy []float32, stride int) {
-	t, tw := g.t, g.tw
-	mstride := g.cout*t + winoSkew
-	var ms [16][]float32
-	for xi := range ms {
-		o := xi*mstride + f*t
-		ms[xi] = m[o : o+t]
-	}
+	tw := g.tw
+	mstride := g.cout*g.t + winoSkew
+	ms := g.runs(m, mstride, f)
 	full := g.ow / 2 // tiles whose two columns are inside the plane
 	for ty := range g.th {
 		tx := 0
