@@ -33,7 +33,7 @@ var (
 // multiplies: each sample is unrolled by im2col into cols[C·k·k + 1, OH·OW],
 // whose column (oy, ox) holds the k×k×C patch that output pixel sees and,
 // in its last row, a 1. With the bias appended to W as a last column,
-// [W | b] of shape [F, C·k·k + 1], one call of [gemm.Sgemm]
+// [W | b] of shape [F, C·k·k + 1], one call of [gemm.SgemmSerial]
 //
 //	Y_n[F, OH·OW] = [W | b] · cols_n
 //
@@ -45,12 +45,13 @@ var (
 // ones, paid for by a product k − 1 columns per row wider and a copy of Y_n
 // out of it.
 //
-// The forward pass of a 3×3 convolution with stride 1 and at least
-// winoMinChannels (8) input channels and filters, such as the conv net's
-// second layer, is computed by Winograd's F(2×2, 3×3) instead (see
-// winograd.go): 16 multiplications per 2×2 outputs where im2col makes 36,
-// the same result up to float32 rounding. The backward pass always goes
-// through im2col.
+// A 3×3 convolution with stride 1 and at least winoMinChannels (8) input
+// channels and filters, such as the conv net's second layer, computes Y
+// and the gradients of W and b by Winograd's F(2×2, 3×3) instead (see
+// winograd.go): 16 multiplications per 2×2 block of outputs and channel
+// where im2col makes 36. For finite inputs Y is the same up to float32
+// rounding; dW and db are the exact gradients of that Y. dX always goes
+// through Wᵀ · dY and col2im.
 //
 // The batch is cut into up to convBlocks blocks of samples that the calling
 // goroutine and a helper goroutine (started on first use when GOMAXPROCS > 1,
@@ -222,8 +223,8 @@ func (c *Conv2D) Build(in nn.Shape, rng *rand.Rand) (nn.Shape, error) {
 	// transpose, whichever wastes less of the tiles at the edges.
 	kk1 := c.ckk + 1
 	c.dwT = convTiles(kk1, c.out) < convTiles(c.out, kk1)
-	// Winograd's F(2×2, 3×3) for the forward pass of 3×3 kernels with
-	// stride 1, when there are enough channels and filters.
+	// Winograd's F(2×2, 3×3) for Y, dW and db of 3×3 kernels with stride
+	// 1, when there are enough channels and filters.
 	c.wf, c.part = nil, c.out*kk1
 	if c.k == 3 && c.stride == 1 && c.in >= winoMinChannels && c.out >= winoMinChannels {
 		c.wf = newWinoConv(c.in, c.out, c.h, c.w, c.pad)
@@ -278,7 +279,9 @@ func (c *Conv2D) Forward(x *tensor.Dense, train bool) *tensor.Dense {
 //	                                 positions are dropped)
 //
 // With WithReLU, dY_n is first replaced by dY_n ⊙ [Y_n > 0], the gradient
-// with respect to the output before ReLU (see [ReLU.Backward]).
+// with respect to the output before ReLU (see [ReLU.Backward]). On the
+// Winograd path, dW and db come from the transformed tiles instead of
+// cols_n (see winoConv.filterGrad), and dX as above.
 func (c *Conv2D) Backward(dy *tensor.Dense) *tensor.Dense { return c.backward(dy, true) }
 
 // BackwardParams accumulates dW and db as Backward does, without computing
@@ -437,7 +440,7 @@ func (c *Conv2D) scratch(s *convScratch, forward, wantDX bool) {
 			return
 		}
 	}
-	if (c.wide || c.relu) && s.gw == nil {
+	if (c.wide || c.relu) && !forward && s.gw == nil {
 		s.gw = make([]float32, c.out*c.cw) // the extra columns of a wide layout stay 0
 	}
 	if c.wf == nil && s.cols == nil {

@@ -14,7 +14,7 @@ import (
 // convPathCases reach every path of Conv2D: unrolled at the padded width
 // (stride 1 with fewer filters than C·k·k), with and without padding; the
 // plain unrolling for stride 1 with many filters, with and without padding,
-// and for strides 2 and 3; the Winograd forward pass (3×3 kernels, stride 1,
+// and for strides 2 and 3; the Winograd path (Y, dW, db; 3×3 kernels, stride 1,
 // at least 8 channels and filters) on even, odd and tiny outputs; batches of
 // 1, of fewer samples than blocks, and of more, in uneven blocks; and the
 // MNIST layers' own shapes at small batches.
@@ -132,6 +132,7 @@ func TestConv2DSameOnAnyCores(t *testing.T) {
 		{n: 13, c: 3, h: 12, w: 11, f: 5, k: 3, s: 1, p: 1},
 		{n: 64, c: 1, h: 28, w: 28, f: 6, k: 5, s: 1, p: 2},
 		{n: 9, c: 2, h: 10, w: 10, f: 12, k: 3, s: 2, p: 0},
+		{n: 13, c: 8, h: 12, w: 11, f: 8, k: 3, s: 1, p: 1}, // Winograd
 	} {
 		t.Run(tc.String(), func(t *testing.T) {
 			run := func(procs int) (y, dx, dw, db []float32) {
@@ -165,6 +166,7 @@ func TestConv2DZeroAllocsTwoCores(t *testing.T) {
 	for _, tc := range []convTestCase{
 		{n: 16, c: 1, h: 28, w: 28, f: 6, k: 5, s: 1, p: 2},
 		{n: 16, c: 3, h: 9, w: 9, f: 12, k: 3, s: 2, p: 0},
+		{n: 16, c: 8, h: 20, w: 20, f: 8, k: 3, s: 1, p: 0}, // Winograd
 	} {
 		conv := convTestBuild(t, tc, rng)
 		x := convTestRand(rng, tc.n, tc.c, tc.h, tc.w)
@@ -224,7 +226,7 @@ func TestConv2DLargeBatchMemory(t *testing.T) {
 	require.Less(t, int(after.TotalAlloc-before.TotalAlloc), out+cols/10, "output %d bytes", out)
 }
 
-// TestConv2DWinogradPath checks which layers take the Winograd forward pass:
+// TestConv2DWinogradPath checks which layers take the Winograd path (Y, dW, db):
 // 3×3 kernels with stride 1 and at least 8 input channels and filters.
 func TestConv2DWinogradPath(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 3))
@@ -248,23 +250,35 @@ func TestConv2DWinogradPath(t *testing.T) {
 // TestConv2DWinogradAVX2SameBits checks that the assembly loops of the
 // Winograd transforms give the Go loops' results bit for bit (Y, and dW,
 // db and dX), on outputs with rows of 8 tiles and more (the assembly's),
-// fewer, and odd sizes.
-// (Where the build or the CPU has no AVX2 loops, both runs take the Go
-// loops.)
+// odd sizes, and inputs and gradients with ±0, ±Inf and NaN sprinkled in.
+// A NaN may come out with another payload (a sum of two NaNs keeps either),
+// but in the same place. (Where the build or the CPU has no AVX2 loops,
+// both runs take the Go loops.)
 func TestConv2DWinogradAVX2SameBits(t *testing.T) {
 	defer layers.SetWinogradAVX2(layers.SetWinogradAVX2(true))
-	for _, tc := range []convTestCase{
-		{n: 2, c: 32, h: 26, w: 26, f: 64, k: 3, s: 1, p: 0},
-		{n: 2, c: 8, h: 21, w: 19, f: 9, k: 3, s: 1, p: 1},
-		{n: 3, c: 9, h: 36, w: 37, f: 8, k: 3, s: 1, p: 0},
-		{n: 2, c: 8, h: 7, w: 9, f: 8, k: 3, s: 1, p: 1},
+	specials := []float32{0, float32(math.Copysign(0, -1)), float32(math.Inf(1)), float32(math.Inf(-1)), float32(math.NaN())}
+	for _, tc := range []struct {
+		convTestCase
+		special bool
+	}{
+		{convTestCase{n: 2, c: 32, h: 26, w: 26, f: 64, k: 3, s: 1, p: 0}, false},
+		{convTestCase{n: 2, c: 8, h: 21, w: 19, f: 9, k: 3, s: 1, p: 1}, false},
+		{convTestCase{n: 3, c: 9, h: 36, w: 37, f: 8, k: 3, s: 1, p: 0}, false},
+		{convTestCase{n: 2, c: 8, h: 20, w: 22, f: 8, k: 3, s: 1, p: 1}, true},
 	} {
 		t.Run(tc.String(), func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(uint64(tc.h), uint64(tc.w)))
-			conv := convTestBuild(t, tc, rng)
+			conv := convTestBuild(t, tc.convTestCase, rng)
 			require.True(t, layers.ConvWinograd(conv))
 			x := convTestRand(rng, tc.n, tc.c, tc.h, tc.w)
 			dy := convTestRand(rng, conv.Forward(x, true).Shape()...)
+			if tc.special {
+				for _, v := range [][]float32{x.Float32s(), dy.Float32s()} {
+					for range len(v) / 50 {
+						v[rng.IntN(len(v))] = specials[rng.IntN(len(specials))]
+					}
+				}
+			}
 			var got [2][4][]float32 // assembly, Go: Y, dX, dW, db
 			for i, avx := range []bool{true, false} {
 				layers.SetWinogradAVX2(avx)
@@ -279,8 +293,21 @@ func TestConv2DWinogradAVX2SameBits(t *testing.T) {
 				asm, goLoops := got[0][k], got[1][k]
 				require.Equal(t, len(goLoops), len(asm))
 				for i, v := range asm {
+					if v != v && goLoops[i] != goLoops[i] {
+						continue
+					}
 					require.Equal(t, math.Float32bits(goLoops[i]), math.Float32bits(v), "%s[%d]: Go %v, assembly %v", name, i, goLoops[i], v)
 				}
+			}
+			if tc.special {
+				nan := 0
+				for _, v := range got[0][0] {
+					if v != v {
+						nan++
+					}
+				}
+				require.Positive(t, nan, "no NaN reached the output: the special values were not exercised")
+				require.Less(t, nan, len(got[0][0]), "every output is NaN: the comparison checks nothing")
 			}
 		})
 	}

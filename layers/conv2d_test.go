@@ -46,7 +46,7 @@ var convTestCases = []convTestCase{
 	{n: 1, c: 4, h: 8, w: 7, f: 5, k: 4, s: 3, p: 1},
 	{n: 2, c: 1, h: 3, w: 3, f: 2, k: 5, s: 1, p: 1},
 	{n: 1, c: 3, h: 9, w: 6, f: 2, k: 2, s: 2, p: 2},
-	{n: 2, c: 8, h: 5, w: 6, f: 8, k: 3, s: 1, p: 1}, // Winograd forward pass
+	{n: 2, c: 8, h: 5, w: 6, f: 8, k: 3, s: 1, p: 1}, // Winograd (Y, dW, db)
 }
 
 // convTestBuild builds a Conv2D for tc with a random (non-zero) bias.
@@ -239,6 +239,7 @@ func TestConv2DZeroAllocs(t *testing.T) {
 	for _, tc := range []convTestCase{
 		{n: 4, c: 3, h: 12, w: 10, f: 8, k: 3, s: 1, p: 1},
 		{n: 3, c: 2, h: 9, w: 9, f: 4, k: 3, s: 2, p: 0},
+		{n: 3, c: 8, h: 20, w: 21, f: 8, k: 3, s: 1, p: 1}, // Winograd
 	} {
 		conv := convTestBuild(t, tc, rng)
 		x := convTestRand(rng, tc.n, tc.c, tc.h, tc.w)

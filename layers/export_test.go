@@ -3,9 +3,13 @@ package layers
 // Test hooks: which paths a layer takes, and switches between the assembly
 // loops and the Go loops, so that tests can check both.
 
-// ConvWinograd reports whether c computes its forward pass by Winograd's
+// ConvWinograd reports whether c computes Y, dW and db by Winograd's
 // F(2×2, 3×3), so that tests can check which cases reach that path.
 func ConvWinograd(c *Conv2D) bool { return c.wf != nil }
+
+// winoAVX2Available is whether this build and CPU have the Winograd
+// transforms' AVX2 loops.
+var winoAVX2Available = winoAVX2
 
 // SetWinogradAVX2 selects the assembly loops (on, where this build and CPU
 // have them) or the Go loops of the Winograd transforms, and returns the

@@ -2,6 +2,7 @@ package layers
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/descent-ml/descent/nn"
 )
@@ -10,10 +11,30 @@ import (
 // hostile model file cannot make FromSpec's layer allocate without bound.
 const maxSpecSize = 1 << 24
 
+// specAttrs are the attributes each layer kind's Spec may carry.
+var specAttrs = map[string][]string{
+	"Dense":        {"in", "out"},
+	"Conv2D":       {"in", "out", "kernel", "stride", "pad", "relu"},
+	"MaxPool2D":    {"size", "stride"},
+	"AvgPool2D":    {"size", "stride"},
+	"BatchNorm":    {"momentum", "eps"},
+	"EmbeddingBag": {"vocab", "dim", "mode"},
+	"Embedding":    {"vocab", "dim"},
+	"LeakyReLU":    {"alpha"},
+	"Dropout":      {"rate"},
+}
+
 // FromSpec returns a new, unbuilt layer of the kind and configuration that
 // spec describes. It is the build function [nn.Load] needs to rebuild a saved
-// model: nn.LoadFile(path, layers.FromSpec).
+// model: nn.LoadFile(path, layers.FromSpec). An attribute the kind does not
+// have is an error, not ignored: it would come from a newer descent whose
+// layer computes something this one does not (such as Conv2D's relu).
 func FromSpec(spec nn.Spec) (nn.Layer, error) {
+	for k := range spec.Attrs {
+		if !slices.Contains(specAttrs[spec.Kind], k) {
+			return nil, fmt.Errorf("layers: %s: unknown attribute %q (the file may come from a newer descent)", spec, k)
+		}
+	}
 	ints := func(keys ...string) ([]int, error) {
 		v := make([]int, len(keys))
 		for i, k := range keys {

@@ -52,6 +52,8 @@ func TestFromSpecErrors(t *testing.T) {
 		{nn.Spec{Kind: "Dense", Attrs: map[string]float64{"in": 3}}, `"out" missing`},
 		{nn.Spec{Kind: "Dense", Attrs: map[string]float64{"in": 3, "out": 2.5}}, `"out" missing or not a non-negative integer`},
 		{nn.Spec{Kind: "Dropout"}, `"rate" missing`},
+		{nn.Spec{Kind: "Dropout", Attrs: map[string]float64{"rate": 0.5, "inplace": 1}}, `unknown attribute "inplace" (the file may come from a newer descent)`},
+		{nn.Spec{Kind: "ReLU", Attrs: map[string]float64{"alpha": 0.1}}, `unknown attribute "alpha"`},
 		{nn.Spec{Kind: "Conv2D", Attrs: map[string]float64{"in": 1, "out": 2, "kernel": 3, "stride": 1, "pad": 0, "relu": 2}}, `"relu" = 2, want 0 or 1`},
 		{nn.Spec{Kind: "Dense", Attrs: map[string]float64{"in": 1 << 31, "out": 2}}, `exceeds`},
 		{nn.Spec{Kind: "Dense", Attrs: map[string]float64{"in": 1 << 20, "out": 1 << 20}}, `weights exceed`},

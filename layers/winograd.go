@@ -36,14 +36,18 @@ import (
 //	Y_{f,t}    = Aᵀ M[·][f, t] A + b[f]     the 2×2 outputs of tile t
 //
 // which is 16·F·C·T multiply-adds where the im2col product has 36·F·C·T
-// (T = ⌈OH/2⌉·⌈OW/2⌉ tiles), plus the transforms, which only add. The
-// results differ from the direct sum by float32 rounding alone.
+// (T = ⌈OH/2⌉·⌈OW/2⌉ tiles), plus the transforms, which only add. For
+// finite inputs the results differ from the direct sum by float32 rounding
+// alone (with ±Inf, the transforms' differences can give NaN where the
+// direct sum gives ±Inf).
 //
-// Conv2D uses it for the forward pass only; the backward pass is the exact
-// gradient of the convolution, computed through im2col. (dX is itself a
-// convolution of dY with the kernels turned by 180°, and was tried this
-// way: on the conv net's second layer, whose dX has 32 planes and 13 tiles
-// per row, it saved under 2% of the backward pass.)
+// Conv2D uses it for Y and, in the backward pass, for the gradients of W
+// and b, read backwards through the same four lines (see filterGrad): the
+// exact gradient of the Y computed here. dX goes through Wᵀ · dY and
+// col2im. (dX is itself a convolution of dY with the kernels turned by
+// 180°, and was tried this way: on the conv net's second layer, whose dX
+// has 32 planes and 13 tiles per row, it saved under 2% of the backward
+// pass.)
 
 // winoSkew is added to the distance between the 16 matrices V[ξ] (and
 // M[ξ]) in memory. The transforms read or write all 16 at once; at a
@@ -180,7 +184,7 @@ func (g *winoConv) filterGrad(s *winoScratch, x, dy []float32, plane, stride int
 	g.transformInput(s, x)
 	nf, nc, t := g.cout, g.cin, g.t
 	for f := range nf {
-		g.outputGrad(s.m, f, dy[f*plane:], stride)
+		g.outputGrad(s.m, f, dy[f*plane:(f+1)*plane], stride)
 		sum := vec.Sum(dy[f*plane : f*plane+g.oh*stride])
 		if first {
 			db[f] = sum
@@ -239,7 +243,8 @@ func (g *winoConv) runs(buf []float32, stride, r int) (rs [16][]float32) {
 // each column of the result. Where the CPU has AVX2, tile rows of at least
 // eight tiles go eight tiles at a time through winoIn8AVX2 (the last eight
 // overlapping the ones before if the row is not a multiple of eight: they
-// are written twice, with the same values), which gives the same bits.
+// are written twice, with the same values), with the same results (bit for
+// bit, up to which payload a sum of two NaNs keeps).
 func (g *winoConv) input(v, xp []float32, ch int) {
 	tw, pw := g.tw, g.pw
 	vstride := g.cin*g.t + winoSkew
@@ -276,7 +281,8 @@ func (g *winoConv) input(v, xp []float32, ch int) {
 // t are Aᵀ M[·][f, t] A (each column of the 4×4 tile first, then each row of
 // the result) plus bv, cropped to the plane. Where the CPU has AVX2, runs of
 // at least eight tiles whose outputs all lie inside the plane go eight at a
-// time through winoOut8AVX2, which gives the same bits.
+// time through winoOut8AVX2, with the same results (bit for bit, up to
+// which payload a sum of two NaNs keeps).
 func (g *winoConv) output(y, m []float32, f int, bv float32) {
 	tw, ow := g.tw, g.ow
 	mstride := g.cout*g.t + winoSkew
@@ -323,8 +329,8 @@ func (g *winoConv) output(y, m []float32, f int, bv float32) {
 // With dY_t = (d00 d01; d10 d11), the columns first, A (d0j, d1j)ᵀ =
 // (d0j, d0j + d1j, d0j − d1j, −d1j), then the same along each row of the
 // result. Where the CPU has AVX2, runs of at least eight tiles inside the
-// plane go eight at a time through winoOutGrad8AVX2, which gives the same
-// bits.
+// plane go eight at a time through winoOutGrad8AVX2, with the same results
+// (bit for bit, up to which payload a sum of two NaNs keeps).
 func (g *winoConv) outputGrad(m []float32, f int, dy []float32, stride int) {
 	tw := g.tw
 	mstride := g.cout*g.t + winoSkew

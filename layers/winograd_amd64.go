@@ -6,10 +6,7 @@ import "golang.org/x/sys/cpu"
 
 // winoAVX2 selects the assembly loops of winograd_amd64.s where the CPU has
 // AVX2; tests turn it off to compare them with the Go loops.
-var winoAVX2 = winoAVX2Available
-
-// winoAVX2Available is whether the CPU has AVX2.
-var winoAVX2Available = cpu.X86.HasAVX2
+var winoAVX2 = cpu.X86.HasAVX2
 
 //go:noescape
 func winoIn8AVX2(xp *float32, pw int, v *float32, vstride int)

@@ -4,7 +4,7 @@ package layers
 
 // winoAVX2 is false where there are no assembly loops (not amd64, or built
 // with the purego tag); the stand-ins below are never called.
-var winoAVX2, winoAVX2Available = false, false
+var winoAVX2 = false
 
 const noWinoAVX2 = "layers: no AVX2 Winograd loops in this build"
 

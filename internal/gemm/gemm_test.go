@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -167,6 +168,7 @@ func TestSgemmLarge(t *testing.T) {
 // for bit (Sgemm itself is checked against the reference above), on shapes
 // large enough for Sgemm to split them between goroutines, and small ones.
 func TestSgemmSerialSameBits(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2)) // so that Sgemm splits
 	rng := rand.New(rand.NewPCG(11, 12))
 	for _, tr := range transposes {
 		for i, s := range [][3]int{{130, 131, 129}, {64, 624, 289}, {289, 64, 624}, {7, 5, 3}} {

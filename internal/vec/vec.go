@@ -1,7 +1,9 @@
 // Package vec holds the element-wise loops of the training step's hot paths,
 // in AVX2 assembly where the CPU has it and in plain Go elsewhere (other
 // architectures, or builds with the purego tag). Both paths give the same
-// bits for every input, NaN included.
+// bits for every input, except that where two NaNs meet in a sum, either
+// one's payload may come out (as in Go's own float32 loops, where it
+// depends on the compiler's operand order).
 //
 // Go compiles the builtin max of two float32 values, and the branch-free
 // masks these loops need, to about a nanosecond per element; eight lanes at
@@ -12,8 +14,8 @@ package vec
 import "math"
 
 // ReLU sets dst[i] = max(src[i], 0) for every i < len(src), bit for bit as
-// Go's max gives it: −0 becomes +0, and a NaN stays NaN with its sign bit
-// cleared. dst must hold at least
+// Go's max gives it on amd64: −0 becomes +0, and a NaN stays NaN with its
+// sign bit cleared. dst must hold at least
 // len(src) values; it may be src itself.
 func ReLU(dst, src []float32) {
 	dst = dst[:len(src)]
