@@ -255,7 +255,7 @@ func TestConv2DWinogradPath(t *testing.T) {
 // but in the same place. (Where the build or the CPU has no AVX2 loops,
 // both runs take the Go loops.)
 func TestConv2DWinogradAVX2SameBits(t *testing.T) {
-	defer layers.SetWinogradAVX2(layers.SetWinogradAVX2(true))
+	defer layers.SetAVX2(layers.SetAVX2(true))
 	specials := []float32{0, float32(math.Copysign(0, -1)), float32(math.Inf(1)), float32(math.Inf(-1)), float32(math.NaN())}
 	for _, tc := range []struct {
 		convTestCase
@@ -281,7 +281,7 @@ func TestConv2DWinogradAVX2SameBits(t *testing.T) {
 			}
 			var got [2][4][]float32 // assembly, Go: Y, dX, dW, db
 			for i, avx := range []bool{true, false} {
-				layers.SetWinogradAVX2(avx)
+				layers.SetAVX2(avx)
 				conv.W().ZeroGrad()
 				conv.B().ZeroGrad()
 				got[i][0] = append([]float32(nil), conv.Forward(x, true).Float32s()...)

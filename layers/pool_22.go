@@ -23,7 +23,7 @@ func (m *MaxPool2D) maxPool22Planes(y, x []float32, p0, p1 int) {
 	for plane := p0; plane < p1; plane++ {
 		xp := x[plane*hw : (plane+1)*hw]
 		yp, kp := y[plane*ohw:(plane+1)*ohw], m.win[plane*ohw:(plane+1)*ohw]
-		if poolAVX2 && ow >= 8 {
+		if useAVX2 && ow >= 8 {
 			// The assembly reads rows 0 … 2·oh − 1 and columns
 			// 0 … 2·ow − 1 of the plane, all inside xp.
 			maxPool22AVX2(&yp[0], &kp[0], &xp[0], w, oh, ow)
@@ -42,7 +42,7 @@ func (m *MaxPool2D) maxUnpool22Planes(dx, g []float32, p0, p1 int) {
 	for plane := p0; plane < p1; plane++ {
 		dp := dx[plane*hw : (plane+1)*hw]
 		gp, kp := g[plane*ohw:(plane+1)*ohw], m.win[plane*ohw:(plane+1)*ohw]
-		if !poolAVX2 || ow < 8 {
+		if !useAVX2 || ow < 8 {
 			maxUnpool22(dp, kp, gp, w, oh, ow)
 			continue
 		}

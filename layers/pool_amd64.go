@@ -2,13 +2,6 @@
 
 package layers
 
-import "golang.org/x/sys/cpu"
-
-// poolAVX2 selects the AVX2 loops of pool_amd64.s for 2×2 max-pooling with
-// stride 2 where the CPU has them; tests turn it off to compare them with
-// the portable loops of pool_22.go.
-var poolAVX2 = cpu.X86.HasAVX2
-
 // maxPool22AVX2 is maxPool22 for one plane with ow ≥ 8: it reads the h×w
 // plane at x (row stride w elements, h ≥ 2·oh, w ≥ 2·ow) and writes the
 // oh×ow maxima to y and their positions in their windows (2·ki + kj) to k,

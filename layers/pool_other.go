@@ -2,11 +2,7 @@
 
 package layers
 
-// poolAVX2 is false where there are no AVX2 loops (not amd64, or built with
-// the purego tag): 2×2 max-pooling goes through the portable loops of
-// pool_22.go, and the stand-ins below, which keep the dispatch compiling,
-// are never called.
-var poolAVX2 = false
+// Stand-ins for the AVX2 loops of pool_amd64.s, never called (see useAVX2).
 
 const noPoolAVX2 = "layers: no AVX2 pooling loops in this build"
 

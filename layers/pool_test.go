@@ -219,10 +219,10 @@ func TestPoolZeroAllocs(t *testing.T) {
 	}
 }
 
-// poolTestPaths returns the settings of layers.SetPoolAVX2 this machine
+// poolTestPaths returns the settings of layers.SetAVX2 this machine
 // can test: the portable loops, and the AVX2 ones where available.
 func poolTestPaths() []bool {
-	if layers.PoolAVX2Available {
+	if layers.AVX2Available {
 		return []bool{false, true}
 	}
 	return []bool{false}
@@ -264,7 +264,7 @@ func TestMaxPool2D2x2MatchesGeneralRule(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
 	for _, avx := range poolTestPaths() {
 		t.Run(fmt.Sprintf("avx2=%v", avx), func(t *testing.T) {
-			defer layers.SetPoolAVX2(layers.SetPoolAVX2(avx))
+			defer layers.SetAVX2(layers.SetAVX2(avx))
 			rng := rand.New(rand.NewPCG(41, 42))
 			for trial := range 200 {
 				tc := poolTestCase{n: 1 + rng.IntN(3), c: 1 + rng.IntN(4), h: 2 + rng.IntN(12), w: 2 + rng.IntN(40), size: 2, s: 2}
@@ -336,7 +336,7 @@ func TestMaxPool2D2x2ZeroAllocs(t *testing.T) {
 	rng := rand.New(rand.NewPCG(43, 44))
 	x := convTestRand(rng, 8, 4, 24, 21)
 	for _, avx := range poolTestPaths() {
-		defer layers.SetPoolAVX2(layers.SetPoolAVX2(avx))
+		defer layers.SetAVX2(layers.SetAVX2(avx))
 		pool := layers.NewMaxPool2D(2, 2)
 		_, err := pool.Build(nn.Shape{4, 24, 21}, rng)
 		require.NoError(t, err)

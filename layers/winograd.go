@@ -1,6 +1,8 @@
 package layers
 
 import (
+	"iter"
+
 	"github.com/descent-ml/descent/internal/gemm"
 	"github.com/descent-ml/descent/internal/vec"
 )
@@ -228,6 +230,20 @@ func (g *winoConv) addKernelGrad(dw, du []float32) {
 	}
 }
 
+// winoGroups yields the first tile of each group of eight that the
+// assembly loops take in a row of n ≥ 8 tiles: 0, 8, 16, … and, if n is not
+// a multiple of 8, n − 8 for the last group, which overlaps the one before
+// (its tiles are computed twice, with the same results).
+func winoGroups(n int) iter.Seq[int] {
+	return func(yield func(int) bool) {
+		for tx0 := 0; tx0 < n; tx0 += 8 {
+			if !yield(min(tx0, n-8)) {
+				return
+			}
+		}
+	}
+}
+
 // runs returns row r of the 16 matrices in buf (V or M), stride values
 // apart: for each ξ, the t values of that plane's tiles.
 func (g *winoConv) runs(buf []float32, stride, r int) (rs [16][]float32) {
@@ -241,18 +257,16 @@ func (g *winoConv) runs(buf []float32, stride, r int) (rs [16][]float32) {
 // input writes V[ξ][ch, t] = (Bᵀ d B)[ξ] for every tile t of the padded
 // plane xp of input plane ch. Each row of d is transformed first (d B), then
 // each column of the result. Where the CPU has AVX2, tile rows of at least
-// eight tiles go eight tiles at a time through winoIn8AVX2 (the last eight
-// overlapping the ones before if the row is not a multiple of eight: they
-// are written twice, with the same values), with the same results (bit for
-// bit, up to which payload a sum of two NaNs keeps).
+// eight tiles go eight tiles at a time through winoIn8AVX2 (see
+// winoGroups), with the same results (bit for bit, up to which payload a
+// sum of two NaNs keeps).
 func (g *winoConv) input(v, xp []float32, ch int) {
 	tw, pw := g.tw, g.pw
 	vstride := g.cin*g.t + winoSkew
 	vs := g.runs(v, vstride, ch)
 	for ty := range g.th {
-		if winoAVX2 && tw >= 8 {
-			for tx0 := 0; tx0 < tw; tx0 += 8 {
-				tx0 = min(tx0, tw-8)
+		if useAVX2 && tw >= 8 {
+			for tx0 := range winoGroups(tw) {
 				k := ty*tw + tx0
 				_ = xp[(2*ty+3)*pw+2*tx0+17] // the last value read
 				_ = vs[15][k+7]              // the last value written
@@ -290,9 +304,8 @@ func (g *winoConv) output(y, m []float32, f int, bv float32) {
 	full := ow / 2 // tiles whose two columns are inside the plane
 	for ty := range g.th {
 		tx := 0
-		if winoAVX2 && full >= 8 && 2*ty+1 < g.oh {
-			for tx0 := 0; tx0 < full; tx0 += 8 {
-				tx0 = min(tx0, full-8)
+		if useAVX2 && full >= 8 && 2*ty+1 < g.oh {
+			for tx0 := range winoGroups(full) {
 				k := ty*tw + tx0
 				_ = ms[15][k+7]             // the last value read
 				_ = y[(2*ty+1)*ow+2*tx0+15] // the last value written
@@ -338,9 +351,8 @@ func (g *winoConv) outputGrad(m []float32, f int, dy []float32, stride int) {
 	full := g.ow / 2 // tiles whose two columns are inside the plane
 	for ty := range g.th {
 		tx := 0
-		if winoAVX2 && full >= 8 && 2*ty+1 < g.oh {
-			for tx0 := 0; tx0 < full; tx0 += 8 {
-				tx0 = min(tx0, full-8)
+		if useAVX2 && full >= 8 && 2*ty+1 < g.oh {
+			for tx0 := range winoGroups(full) {
 				k := ty*tw + tx0
 				_ = dy[(2*ty+1)*stride+2*tx0+15] // the last value read
 				_ = ms[15][k+7]                  // the last value written

@@ -2,11 +2,7 @@
 
 package layers
 
-import "golang.org/x/sys/cpu"
-
-// winoAVX2 selects the assembly loops of winograd_amd64.s where the CPU has
-// AVX2; tests turn it off to compare them with the Go loops.
-var winoAVX2 = cpu.X86.HasAVX2
+// The loops of winograd_amd64.s, used where useAVX2 is set.
 
 //go:noescape
 func winoIn8AVX2(xp *float32, pw int, v *float32, vstride int)

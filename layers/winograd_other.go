@@ -2,9 +2,7 @@
 
 package layers
 
-// winoAVX2 is false where there are no assembly loops (not amd64, or built
-// with the purego tag); the stand-ins below are never called.
-var winoAVX2 = false
+// Stand-ins for the loops of winograd_amd64.s, never called (see useAVX2).
 
 const noWinoAVX2 = "layers: no AVX2 Winograd loops in this build"
 
