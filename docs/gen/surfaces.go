@@ -279,12 +279,10 @@ func rosenbrockRace(path string) ([]string, error) {
 		if err != nil {
 			return nil, err
 		}
-		l, err := plotter.NewLine(pts)
+		l, err := racerLine(pts, i)
 		if err != nil {
 			return nil, err
 		}
-		l.Color = palette8[i]
-		l.Width = vg.Points(1.4)
 		p.Add(l)
 		if i%4 == 0 {
 			plots = append(plots, nil)
@@ -294,6 +292,17 @@ func rosenbrockRace(path string) ([]string, error) {
 		report = append(report, fmt.Sprintf("%-9s best γ=%-6g ends at (%.4f, %.4f), f = %.3g", r.name, lr, end.X, end.Y, f))
 	}
 	return report, saveTiles(path, plots, 3.4*vg.Inch, 3.2*vg.Inch)
+}
+
+// racerLine returns the line of racer i's trajectory pts, in its colour.
+func racerLine(pts plotter.XYs, i int) (*plotter.Line, error) {
+	l, err := plotter.NewLine(pts)
+	if err != nil {
+		return nil, err
+	}
+	l.Color = palette8[i]
+	l.Width = vg.Points(1.4)
+	return l, nil
 }
 
 // saddleLRs are the learning rates on the saddle: 0.01 for all but
@@ -316,12 +325,10 @@ func saddleRace(path string) ([]string, error) {
 		if err != nil {
 			return nil, err
 		}
-		l, err := plotter.NewLine(pts)
+		l, err := racerLine(pts, i)
 		if err != nil {
 			return nil, err
 		}
-		l.Color = palette8[i]
-		l.Width = vg.Points(1.4)
 		p.Add(l)
 		what := fmt.Sprintf("leaves after %d steps", len(pts)-1)
 		if len(pts) == s.steps+1 {
